@@ -1,0 +1,51 @@
+# orgdash: `make run` starts the whole product, `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+
+.PHONY: run test setup services stop migrate demo lint loadtest clean
+
+run: setup demo
+	$(PY) -m orgdash.devrun
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed static/vendor/.installed services migrate
+
+$(VENV)/.installed: requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+static/vendor/.installed: node_modules/.installed
+	mkdir -p static/vendor
+	cp node_modules/chart.js/dist/chart.umd.js static/vendor/chart.umd.js
+	cp node_modules/chartjs-adapter-date-fns/dist/chartjs-adapter-date-fns.bundle.min.js static/vendor/
+	touch $@
+
+services: $(VENV)/.installed
+	$(PY) -m orgdash.devservices start
+
+stop:
+	$(PY) -m orgdash.devservices stop
+
+migrate: services
+	$(MANAGE) migrate_schemas --shared --verbosity 0
+	$(MANAGE) setup_instance
+	$(MANAGE) migrate_schemas --tenant --executor=multiprocessing --verbosity 0
+
+demo: migrate
+	$(MANAGE) create_org acme --name "Acme Corp" --admin-email admin@acme.test --admin-password orgdash-demo
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+clean: stop
+	rm -rf $(VENV) node_modules static/vendor .devdata

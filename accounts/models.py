@@ -1,0 +1,153 @@
+"""Tenant (org schema) models: who belongs to the org, invites, API keys and the audit trail."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
+
+
+class Status(models.TextChoices):
+    """The status shown in the Users tab; derived from a membership's state and activity."""
+
+    INVITE_PENDING = "invite_pending", "Invite pending"
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "-"
+    DEACTIVATED = "deactivated", "Deactivated"
+
+
+STATUS_ORDER = [Status.INVITE_PENDING, Status.ACTIVE, Status.INACTIVE, Status.DEACTIVATED]
+
+
+class Membership(models.Model):
+    """One row per member or pending invite of the org (the rows of the Users tab).
+
+    ``email``, ``username`` and ``name`` are copied from the user so that search and sorting of a
+    100,000-member org run on one indexed table; ``accounts.services`` keeps them in step.
+    """
+
+    class State(models.TextChoices):
+        INVITED = "invited", "Invited"
+        JOINED = "joined", "Joined"
+        DEACTIVATED = "deactivated", "Deactivated"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    email = models.EmailField()
+    username = models.CharField(max_length=150, blank=True, null=True)
+    name = models.CharField(max_length=200, blank=True, null=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.JOINED)
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the user was added.")
+    joined_at = models.DateTimeField(null=True, blank=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    invited_by_email = models.EmailField(blank=True, null=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deactivated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_active = models.DateTimeField(null=True, blank=True)
+    days_active = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user"], name="membership_one_per_user"),
+            models.UniqueConstraint(
+                models.functions.Lower("email"),
+                condition=models.Q(state="invited"),
+                name="membership_one_pending_invite_per_email",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state="invited") | models.Q(user__isnull=False),
+                name="membership_joined_has_user",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "role"], name="membership_state_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.role}, {self.state})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN and self.state == self.State.JOINED
+
+
+class Invite(models.Model):
+    """The secret link of a pending membership. Only the token's hash is stored."""
+
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="invite")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveIntegerField(default=0)
+    last_send_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"invite for {self.membership.email}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class ApiKey(models.Model):
+    """A secret for ``Authorization: Bearer``. Personal keys act as their member; service keys
+    (no membership) can only report activity through the ingestion endpoint."""
+
+    class Kind(models.TextChoices):
+        PERSONAL = "personal", "Personal"
+        SERVICE = "service", "Service (ingestion only)"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PERSONAL)
+    membership = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    label = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="service") | models.Q(membership__isnull=False),
+                name="apikey_personal_has_membership",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.kind})"
+
+
+class AuditEvent(models.Model):
+    """An append-only record of what an admin or support engineer did in this org."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_email = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    target_membership = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target_repr = models.CharField(max_length=254, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_email} {self.action} {self.target_repr}"

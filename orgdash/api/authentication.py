@@ -1,0 +1,90 @@
+"""API authentication: per-user (or per-service) API keys, and the browser session."""
+
+import hashlib
+import secrets
+
+from django.db import connection
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from accounts.models import ApiKey, Membership
+
+KEY_PREFIX = "odk_"
+
+
+def generate_api_key() -> tuple[str, str, str]:
+    """A new secret, its lookup prefix and its hash. Only the hash is stored."""
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    return secret, secret[: len(KEY_PREFIX) + 8], hash_api_key(secret)
+
+
+def hash_api_key(secret: str) -> str:
+    # Keys carry 256 bits of entropy, so a fast hash is enough; no salt or stretching needed.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ServicePrincipal:
+    """The caller behind a service key: it can report activity and nothing else."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_active = True
+    pk = None
+    id = None
+    membership = None
+    email = ""
+
+    def __init__(self, api_key: ApiKey):
+        self.api_key = api_key
+
+    def __str__(self) -> str:
+        return f"service key {self.api_key.prefix}"
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        secret = secret.strip()
+        if not secret:
+            raise exceptions.AuthenticationFailed("Empty API key.")
+        if connection.schema_name == "public":
+            raise exceptions.AuthenticationFailed("API keys are only valid on their organization's host.")
+        api_key = (
+            ApiKey.objects.select_related("membership__user")
+            .filter(key_hash=hash_api_key(secret), revoked_at__isnull=True)
+            .first()
+        )
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Invalid API key.")
+        self._touch(api_key)
+        if api_key.kind == ApiKey.Kind.SERVICE:
+            return ServicePrincipal(api_key), api_key
+        membership = api_key.membership
+        if membership.state != Membership.State.JOINED or not membership.user.is_active:
+            raise exceptions.AuthenticationFailed("This API key's membership is deactivated.")
+        user = membership.user
+        user.membership = membership
+        return user, api_key
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+    @staticmethod
+    def _touch(api_key: ApiKey) -> None:
+        # Written at most once a minute per key, so key use adds no write to most calls.
+        now = timezone.now()
+        if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+            api_key.last_used_at = now
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """The browser session (already scoped to the org by the auth backend), with CSRF checks."""

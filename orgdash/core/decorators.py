@@ -1,0 +1,20 @@
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+
+from orgdash.core.auth import may_view_dashboard
+
+
+def org_admin_required(view):
+    """Org admins and support staff only: anonymous users go to login, everyone else gets 403."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not may_view_dashboard(request.user):
+            raise PermissionDenied("Only organization admins can open the dashboard.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,65 @@
+"""Writes on shared (public schema) data: organizations and their domains."""
+
+import re
+
+from django.conf import settings
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from orgdash.core.models import Domain, Organization
+
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
+RESERVED_SLUGS = {"public", "www", "admin", "api", "static", "pg_catalog", "information_schema"}
+
+
+class OrganizationError(ValueError):
+    pass
+
+
+def organization_host(organization: Organization) -> str:
+    domain = organization.domains.filter(is_primary=True).first()
+    return domain.domain if domain else ""
+
+
+def organization_url(organization: Organization) -> str:
+    host = organization_host(organization)
+    port = settings.ORGDASH_PORT
+    suffix = f":{port}" if port and port not in ("80", "443") else ""
+    return f"{settings.ORGDASH_PUBLIC_URL_SCHEME}://{host}{suffix}/"
+
+
+def public_tenant_ensure() -> Organization:
+    """The public tenant owns the bare base domain in multi-tenant mode (support staff's admin)."""
+    with schema_context("public"):
+        public, _ = Organization.objects.get_or_create(
+            schema_name="public", defaults={"name": "Public site", "slug": "public"}
+        )
+        if settings.ORGDASH_MODE == "multi-tenant":
+            Domain.objects.get_or_create(
+                domain=settings.ORGDASH_BASE_DOMAIN, defaults={"tenant": public, "is_primary": True}
+            )
+        return public
+
+
+def organization_create(*, slug: str, name: str) -> Organization:
+    """Creates the org, its schema (migrated) and its domain. Idempotent on an existing slug."""
+    slug = slug.strip().lower()
+    if not SLUG_PATTERN.match(slug) or slug in RESERVED_SLUGS:
+        raise OrganizationError(
+            f"'{slug}' is not a valid organization slug: use 3-63 lowercase letters, digits and hyphens, "
+            "starting with a letter."
+        )
+    existing = Organization.objects.filter(slug=slug).first()
+    if existing is not None:
+        return existing
+    if settings.ORGDASH_MODE == "dedicated":
+        if Organization.objects.exclude(schema_name="public").exists():
+            raise OrganizationError("A dedicated instance serves exactly one organization.")
+        host = settings.ORGDASH_BASE_DOMAIN
+    else:
+        host = f"{slug}.{settings.ORGDASH_BASE_DOMAIN}"
+    organization = Organization(schema_name=slug.replace("-", "_"), slug=slug, name=name or slug)
+    organization.save()  # creates and migrates the schema (outside any transaction)
+    with transaction.atomic():
+        Domain.objects.create(domain=host, tenant=organization, is_primary=True)
+    return organization

@@ -1,0 +1,22 @@
+from urllib.parse import urlsplit, urlunsplit
+
+from .base import *  # noqa: F403
+from .base import CACHES, REDIS_URL
+
+
+def _redis_db(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# Tests use their own Redis database, so a running `make run` and the suite never share keys or queues.
+REDIS_URL = _redis_db(REDIS_URL, 9)
+CACHES["default"]["LOCATION"] = REDIS_URL
+CACHES["default"]["KEY_PREFIX"] = "orgdash-test"
+CELERY_BROKER_URL = REDIS_URL
+
+STATIC_ROOT = None  # served by the finders (WHITENOISE_USE_FINDERS)

@@ -1,0 +1,105 @@
+"""Test fixtures: two orgs (acme, globex) created once per session; tests isolated by transactions.
+
+Baseline people, committed once and present in every test:
+  acme:   admin@acme.test (admin), member@acme.test (member), viewer@acme.test (viewer)
+  globex: admin@globex.test (admin)
+  support@orgdash.test: support staff (is_staff), member of no org
+All share the password ``PASSWORD``.
+"""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context, tenant_context
+
+from accounts.models import Role
+from accounts.services import membership_add, user_get_or_create
+from orgdash.core.models import Organization
+from orgdash.core.services import organization_create, public_tenant_ensure
+
+PASSWORD = "correct-horse-battery"
+BASELINE = {
+    "acme": [("admin@acme.test", Role.ADMIN), ("member@acme.test", Role.MEMBER), ("viewer@acme.test", Role.VIEWER)],
+    "globex": [("admin@globex.test", Role.ADMIN)],
+}
+
+
+def create_baseline() -> None:
+    public_tenant_ensure()
+    for slug, people in BASELINE.items():
+        org = organization_create(slug=slug, name=slug.capitalize())
+        for email, role in people:
+            user, _ = user_get_or_create(email=email, password=PASSWORD, name=email.split("@")[0].title())
+            with tenant_context(org):
+                membership_add(user=user, role=role)
+    staff, _ = user_get_or_create(email="support@orgdash.test", password=PASSWORD, name="Support Engineer")
+    if not staff.is_staff:
+        staff.is_staff = True
+        staff.is_superuser = True
+        staff.save(update_fields=["is_staff", "is_superuser"])
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        create_baseline()
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_between_tests():
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def acme(db):
+    with schema_context("public"):
+        return Organization.objects.get(slug="acme")
+
+
+@pytest.fixture
+def globex(db):
+    with schema_context("public"):
+        return Organization.objects.get(slug="globex")
+
+
+@pytest.fixture
+def in_acme(acme):
+    """Runs the test body inside acme's schema."""
+    connection.set_tenant(acme)
+    yield acme
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def in_globex(globex):
+    connection.set_tenant(globex)
+    yield globex
+    connection.set_schema_to_public()
+
+
+def host_of(slug: str) -> str:
+    from django.conf import settings
+
+    return f"{slug}.{settings.ORGDASH_BASE_DOMAIN}"
+
+
+@pytest.fixture
+def acme_client(acme):
+    return Client(HTTP_HOST=host_of("acme"))
+
+
+@pytest.fixture
+def globex_client(globex):
+    return Client(HTTP_HOST=host_of("globex"))
+
+
+@pytest.fixture
+def public_client(db):
+    from django.conf import settings
+
+    return Client(HTTP_HOST=settings.ORGDASH_BASE_DOMAIN)
+
+
+def login(client: Client, email: str, password: str = PASSWORD):
+    return client.post("/accounts/login/", {"email": email, "password": password})
