@@ -1,12 +1,9 @@
 from django import forms
-from django.contrib.auth import authenticate
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 
 from accounts.models import Membership
 
-DEACTIVATED_MESSAGE = (
-    "Your access to this organization has been deactivated. Ask one of its admins to reactivate you."
-)
+DEACTIVATED_MESSAGE = "Your access to this organization has been deactivated. Ask one of its admins to reactivate you."
 INVALID_MESSAGE = "That e-mail and password do not match an account of this organization."
 
 
@@ -31,9 +28,9 @@ class OrgLoginForm(forms.Form):
     def _refusal_reason(self, email: str, password: str) -> str:
         # Only someone who knows the password learns that the membership is deactivated.
         user = get_user_model().objects.filter(email__iexact=email).first()
-        if user is not None and user.check_password(password):
-            if Membership.objects.filter(user=user, state=Membership.State.DEACTIVATED).exists():
-                return DEACTIVATED_MESSAGE
+        knows_password = user is not None and user.check_password(password)
+        if knows_password and Membership.objects.filter(user=user, state=Membership.State.DEACTIVATED).exists():
+            return DEACTIVATED_MESSAGE
         return INVALID_MESSAGE
 
     def get_user(self):

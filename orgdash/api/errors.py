@@ -15,8 +15,10 @@ class Conflict(exceptions.APIException):
 
 def _flatten(detail):
     if isinstance(detail, dict):
-        return {key: _flatten(value) if isinstance(value, dict) else [str(v) for v in _as_list(value)]
-                for key, value in detail.items()}
+        return {
+            key: _flatten(value) if isinstance(value, dict) else [str(v) for v in _as_list(value)]
+            for key, value in detail.items()
+        }
     return {"non_field_errors": [str(v) for v in _as_list(detail)]}
 
 

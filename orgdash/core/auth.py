@@ -21,11 +21,7 @@ def on_public_schema() -> bool:
 
 
 def active_membership_for(user_id) -> Membership | None:
-    return (
-        Membership.objects.select_related("user")
-        .filter(user_id=user_id, state=Membership.State.JOINED)
-        .first()
-    )
+    return Membership.objects.select_related("user").filter(user_id=user_id, state=Membership.State.JOINED).first()
 
 
 class OrganizationMembershipBackend(ModelBackend):

@@ -41,7 +41,7 @@ def public_tenant_ensure() -> Organization:
         return public
 
 
-def organization_create(*, slug: str, name: str) -> Organization:
+def organization_create(*, slug: str, name: str, verbosity: int = 0) -> Organization:
     """Creates the org, its schema (migrated) and its domain. Idempotent on an existing slug."""
     slug = slug.strip().lower()
     if not SLUG_PATTERN.match(slug) or slug in RESERVED_SLUGS:
@@ -59,7 +59,7 @@ def organization_create(*, slug: str, name: str) -> Organization:
     else:
         host = f"{slug}.{settings.ORGDASH_BASE_DOMAIN}"
     organization = Organization(schema_name=slug.replace("-", "_"), slug=slug, name=name or slug)
-    organization.save()  # creates and migrates the schema (outside any transaction)
+    organization.save(verbosity=verbosity)  # creates and migrates the schema
     with transaction.atomic():
         Domain.objects.create(domain=host, tenant=organization, is_primary=True)
     return organization

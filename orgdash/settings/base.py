@@ -88,9 +88,7 @@ WSGI_APPLICATION = "orgdash.wsgi.application"
 DATABASE_URL = env("DATABASE_URL", default="")
 REDIS_URL = env("REDIS_URL", default="") or devservices.redis_url()
 
-DATABASES = {
-    "default": env.db_url_config(DATABASE_URL) if DATABASE_URL else devservices.database_settings()
-}
+DATABASES = {"default": env.db_url_config(DATABASE_URL) if DATABASE_URL else devservices.database_settings()}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

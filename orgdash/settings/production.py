@@ -1,6 +1,6 @@
-from .base import *  # noqa: F403
 import environ
 
+from .base import *  # noqa: F403
 from .base import ORGDASH_BASE_DOMAIN, env
 
 DEBUG = False
@@ -23,5 +23,5 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 ORGDASH_PUBLIC_URL_SCHEME = env("ORGDASH_URL_SCHEME", default="https")
 
-STORAGES["staticfiles"]["BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"  # noqa: F405
+STORAGES["staticfiles"]["BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

@@ -1,0 +1,144 @@
+"""Browser tests: Debian's Chromium driven by Playwright against a live server process.
+
+The server is a real `manage.py runserver` subprocess on the test database (so it sees the data the
+tests commit), reached at http://acme.localhost:PORT/. Data for these tests is committed (not
+rolled back), so each test creates what it needs under unique names and removes it afterwards.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+BASE_DIR = Path(settings.BASE_DIR)
+ARTIFACTS = BASE_DIR / "test-artifacts"
+CHROMIUM = os.environ.get("ORGDASH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls made by the tests
+# themselves (to set up data) are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server_port(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        database_name = connection.settings_dict["NAME"]
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "orgdash.settings.test",
+        "DJANGO_DATABASE_NAME": database_name,
+        "ORGDASH_PORT": str(port),
+        "PYTHONUNBUFFERED": "1",
+    }
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "live-server.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError(f"live server did not start; see {ARTIFACTS / 'live-server.log'}")
+            time.sleep(0.2)
+    yield port
+    server.terminate()
+    server.wait(10)
+    log.close()
+
+
+def org_url(slug: str, port: int, path: str = "/") -> str:
+    return f"http://{slug}.{settings.ORGDASH_BASE_DOMAIN}:{port}{path}"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server_port):
+    """Opens pages in fresh browser contexts (separate cookie jars); closes them after the test."""
+    contexts = []
+
+    def open_page(viewport=None):
+        context = browser.new_context(viewport=viewport or {"width": 1366, "height": 900}, accept_downloads=True)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+@pytest.fixture
+def committed(django_db_setup, django_db_blocker):
+    """Lets a browser test write data that the live server can see (committed)."""
+    with django_db_blocker.unblock():
+        yield
+        connection.set_schema_to_public()
+
+
+def log_in(page, port: int, slug: str, email: str, password: str):
+    page.goto(org_url(slug, port, "/accounts/login/"))
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state("networkidle")
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
