@@ -1,7 +1,7 @@
 from urllib.parse import urlsplit, urlunsplit
 
 from .base import *  # noqa: F403
-from .base import CACHES, REDIS_URL
+from .base import CACHES, REDIS_URL, env
 
 
 def _redis_db(url: str, db: int) -> str:
@@ -14,7 +14,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # Tests use their own Redis database, so a running `make run` and the suite never share keys or queues.
-REDIS_URL = _redis_db(REDIS_URL, 9)
+REDIS_URL = _redis_db(REDIS_URL, env.int("ORGDASH_TEST_REDIS_DB", default=9))
 CACHES["default"]["LOCATION"] = REDIS_URL
 CACHES["default"]["KEY_PREFIX"] = "orgdash-test"
 CELERY_BROKER_URL = REDIS_URL
