@@ -1,0 +1,58 @@
+"""Production settings: refuse to start without a secret, pass `check --deploy`, strict headers."""
+
+import os
+import secrets
+import subprocess
+import sys
+
+from django.conf import settings
+
+BASE_DIR = settings.BASE_DIR
+
+
+def _manage(*args, **env):
+    environment = {key: value for key, value in os.environ.items() if key != "DJANGO_SECRET_KEY"}
+    environment.update(DJANGO_SETTINGS_MODULE="orgdash.settings.production", **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=environment, capture_output=True, text=True
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _manage("check")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_passes_check_deploy():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        ORGDASH_BASE_DOMAIN="orgdash.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_allowed_hosts_follow_the_base_domain():
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.ALLOWED_HOSTS, settings.SESSION_COOKIE_SECURE)",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        ORGDASH_BASE_DOMAIN="orgdash.example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "['orgdash.example.com', '.orgdash.example.com'] True" in result.stdout
+
+
+def test_pages_carry_a_strict_content_security_policy(acme_client):
+    response = acme_client.get("/accounts/login/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response["X-Frame-Options"] == "DENY"
