@@ -3,6 +3,8 @@
 import hashlib
 import secrets
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 from rest_framework import authentication, exceptions
@@ -57,12 +59,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Empty API key.")
         if connection.schema_name == "public":
             raise exceptions.AuthenticationFailed("API keys are only valid on their organization's host.")
+        guesses = ApiKeyGuessCounter(request)
+        guesses.refuse_when_exceeded()
         api_key = (
             ApiKey.objects.select_related("membership__user")
             .filter(key_hash=hash_api_key(secret), revoked_at__isnull=True)
             .first()
         )
         if api_key is None:
+            guesses.record_failure()
             raise exceptions.AuthenticationFailed("Invalid API key.")
         self._touch(api_key)
         if api_key.kind == ApiKey.Kind.SERVICE:
@@ -84,6 +89,32 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
             api_key.last_used_at = now
+
+
+class ApiKeyGuessCounter:
+    """Counts invalid keys per client address; past the limit the address must wait (429)."""
+
+    def __init__(self, request):
+        address = request.META.get("REMOTE_ADDR", "unknown")
+        self.cache_key = f"api-key-failures:{address}"
+
+    def refuse_when_exceeded(self) -> None:
+        try:
+            failures = cache.get(self.cache_key, 0)
+        except Exception:  # the cache being down must not lock every client out
+            return
+        if failures >= settings.ORGDASH_API_KEY_FAILURE_LIMIT:
+            raise exceptions.Throttled(
+                wait=settings.ORGDASH_API_KEY_FAILURE_WINDOW,
+                detail="Too many invalid API keys from this address; try again later.",
+            )
+
+    def record_failure(self) -> None:
+        try:
+            if not cache.add(self.cache_key, 1, settings.ORGDASH_API_KEY_FAILURE_WINDOW):
+                cache.incr(self.cache_key)
+        except Exception:
+            return
 
 
 class SessionAuthentication(authentication.SessionAuthentication):

@@ -36,6 +36,7 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "csp",
+    "axes",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -65,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -114,7 +116,21 @@ CACHES = {
 
 # --- Identity ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
-AUTHENTICATION_BACKENDS = ["orgdash.core.auth.OrganizationMembershipBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out accounts and addresses first
+    "orgdash.core.auth.OrganizationMembershipBackend",
+]
+# Login throttling: an account (from one address) or an address is locked out after repeated failures.
+AXES_FAILURE_LIMIT = env.int("ORGDASH_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = env.float("ORGDASH_LOGIN_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_USERNAME_CALLABLE = "orgdash.core.auth.login_attempt_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "errors/locked_out.html"
+AXES_VERBOSE = False
+# Failed API-key attempts allowed per client address in API_KEY_GUESS_WINDOW seconds.
+ORGDASH_API_KEY_FAILURE_LIMIT = env.int("ORGDASH_API_KEY_FAILURE_LIMIT", default=30)
+ORGDASH_API_KEY_FAILURE_WINDOW = 600
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
