@@ -1,0 +1,317 @@
+"""The operations of PERFORMANCE.md, each run through the real stack beside its reference.
+
+Requests go through Django's full handler (middleware, tenant routing, authentication, DRF) with
+a real API key; references talk to PostgreSQL directly through psycopg, without the ORM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from orgdash.benchmark.harness import PeakRss, Row, measure, measure_pair, ratio_of
+
+STATUS_SQL = """
+    CASE
+        WHEN m.state = 'invited' THEN 'invite_pending'
+        WHEN m.state = 'deactivated' THEN 'deactivated'
+        WHEN m.last_active >= %(cutoff)s OR m.created_at >= %(cutoff)s THEN 'active'
+        ELSE 'inactive'
+    END
+"""
+STATUS_RANK_SQL = """
+    CASE
+        WHEN m.state = 'invited' THEN 0
+        WHEN m.state = 'deactivated' THEN 3
+        WHEN m.last_active >= %(cutoff)s OR m.created_at >= %(cutoff)s THEN 1
+        ELSE 2
+    END
+"""
+USER_COLUMNS = f"""
+    m.id, m.username, m.name, m.email, m.role, {STATUS_SQL} AS status, m.last_active, m.created_at,
+    m.days_active, m.invited_by_email, m.deactivated_at
+"""
+
+
+@dataclass
+class Context:
+    """What every operation needs: a client with an admin's key, a raw connection, the org."""
+
+    client: Client
+    auth: dict
+    raw: psycopg.Connection
+    schema: str
+    slug: str
+    repetitions: int
+    quick: bool
+
+    def get(self, path: str, **headers):
+        response = self.client.get(path, **self.auth, **headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path} answered {response.status_code}: {response.content[:300]!r}")
+        return response
+
+    def sql(self, query: str, params=None) -> list[tuple]:
+        with self.raw.cursor() as cursor:
+            cursor.execute(query, params or {})
+            return cursor.fetchall()
+
+
+def six_months_ago() -> dt.datetime:
+    return timezone.now() - relativedelta(months=6)
+
+
+def raw_connection(schema: str) -> psycopg.Connection:
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params.pop("prepare_threshold", None)
+    params.pop("server_side_binding", None)
+    raw = psycopg.connect(**params, autocommit=True)
+    raw.execute(f'SET search_path TO "{schema}", public')
+    return raw
+
+
+def _list_row(
+    ctx: Context,
+    *,
+    name: str,
+    query: str,
+    sql_order: str,
+    where: str = "",
+    params=None,
+    target: str,
+    p95_limit: float,
+    ratio_limit: float | None,
+) -> Row:
+    params = {"cutoff": six_months_ago(), **(params or {})}
+    page_sql = f"SELECT {USER_COLUMNS} FROM accounts_membership m {where} ORDER BY {sql_order} LIMIT 50"
+    count_sql = f"SELECT count(*) FROM accounts_membership m {where}"
+
+    def reference():
+        ctx.sql(page_sql, params)
+        ctx.sql(count_sql, params)
+
+    timing, ref = measure_pair(lambda: ctx.get(f"/api/v1/users/?{query}"), reference, repetitions=ctx.repetitions)
+    ratio = ratio_of(timing.p50, ref.p50)
+    meets = timing.p95 <= p95_limit and (ratio_limit is None or (ratio is not None and ratio <= ratio_limit))
+    return Row(name, timing.p50, timing.p95, "same page + count in raw SQL (psycopg)", ref.p50, ratio, target, meets)
+
+
+def users_list(ctx: Context) -> list[Row]:
+    return [
+        _list_row(
+            ctx,
+            name="users list: 50 rows, -last_active",
+            query="ordering=-last_active&page_size=50",
+            sql_order="m.last_active DESC NULLS LAST, m.id",
+            target="p95 <= 20 ms; ratio <= 4",
+            p95_limit=20,
+            ratio_limit=4,
+        )
+    ]
+
+
+def search_term(ctx: Context) -> str:
+    """A realistic substring: three letters from the middle of some member's name."""
+    rows = ctx.sql(
+        "SELECT name FROM accounts_membership WHERE name IS NOT NULL AND length(name) > 6 "
+        "ORDER BY id LIMIT 1 OFFSET (SELECT count(*) / 2 FROM accounts_membership)"
+    )
+    name = rows[0][0] if rows else "ann"
+    return name[1:4].lower()
+
+
+def users_search(ctx: Context) -> list[Row]:
+    term = search_term(ctx)
+    where = "WHERE (m.name ILIKE %(pattern)s OR m.username ILIKE %(pattern)s OR m.email ILIKE %(pattern)s)"
+    return [
+        _list_row(
+            ctx,
+            name=f"users search ({term!r})",
+            query=f"search={term}&page_size=50",
+            where=where,
+            params={"pattern": f"%{term}%"},
+            sql_order="m.last_active DESC NULLS LAST, m.id",
+            target="p95 <= 40 ms",
+            p95_limit=40,
+            ratio_limit=None,
+        )
+    ]
+
+
+def users_sorted(ctx: Context) -> list[Row]:
+    return [
+        _list_row(
+            ctx,
+            name="users list sorted by status",
+            query="ordering=status&page_size=50",
+            sql_order=f"{STATUS_RANK_SQL}, m.id",
+            target="p95 <= 25 ms",
+            p95_limit=25,
+            ratio_limit=None,
+        ),
+        _list_row(
+            ctx,
+            name="users list sorted by name",
+            query="ordering=name&page_size=50",
+            sql_order="m.name ASC NULLS LAST, m.id",
+            target="p95 <= 25 ms",
+            p95_limit=25,
+            ratio_limit=None,
+        ),
+    ]
+
+
+def csv_export(ctx: Context) -> list[Row]:
+    copy_sql = (
+        f"COPY (SELECT m.username, m.name, m.email, m.role, {STATUS_SQL}, m.last_active, m.created_at, "
+        "m.days_active, m.invited_by_email, m.deactivated_at FROM accounts_membership m ORDER BY m.id) "
+        "TO STDOUT WITH CSV HEADER"
+    )
+
+    def export():
+        response = ctx.client.get("/api/v1/users/export.csv", **ctx.auth)
+        size = 0
+        for chunk in response.streaming_content:
+            size += len(chunk)
+        return size
+
+    def reference():
+        with ctx.raw.cursor() as cursor:
+            query = cursor.mogrify(copy_sql, {"cutoff": six_months_ago()})
+            with cursor.copy(query) as copy:
+                for _ in copy:
+                    pass
+
+    repetitions = 2 if ctx.quick else 5
+    with PeakRss() as memory:
+        export()
+    timing, ref = measure_pair(export, reference, repetitions=repetitions, warmup=1)
+    ratio = ratio_of(timing.p50, ref.p50)
+    meets = ratio is not None and ratio <= 1.5 and memory.growth_mb <= 50
+    return [
+        Row(
+            "CSV export, all users",
+            timing.p50,
+            timing.p95,
+            "COPY (same rows) TO STDOUT WITH CSV",
+            ref.p50,
+            ratio,
+            "ratio <= 1.5; peak RSS growth <= 50 MB",
+            meets,
+            {"peak_rss_growth_mb": round(memory.growth_mb, 1)},
+        )
+    ]
+
+
+PERIODS = ("30d", "3m", "6m", "12m", "all")
+
+
+def activity_endpoints(ctx: Context) -> list[Row]:
+    from activity.periods import period_window
+
+    rows = []
+    org_created = ctx.sql(
+        "SELECT created_at::date FROM public.core_organization WHERE schema_name = %(s)s", {"s": ctx.schema}
+    )[0][0]
+    for endpoint in ("summary", "timeseries"):
+        for period in PERIODS:
+            first_day = ctx.sql("SELECT min(day) FROM activity_activityday")[0][0]
+            window = period_window(
+                period, today=timezone.now().date(), first_activity_day=first_day, created_day=org_created
+            )
+            start, end = window.start, window.end
+            if endpoint == "summary":
+                reference_sql = (
+                    "WITH firsts AS (SELECT membership_id, min(day) AS first_day FROM activity_activityday "
+                    "WHERE day BETWEEN %(start)s AND %(end)s GROUP BY membership_id), "
+                    "per_day AS (SELECT first_day, count(*) AS n FROM firsts GROUP BY first_day) "
+                    "SELECT d::date, coalesce(sum(p.n) OVER (ORDER BY d), 0) FROM "
+                    "generate_series(%(start)s::date, %(end)s::date, '1 day') d "
+                    "LEFT JOIN per_day p ON p.first_day = d::date ORDER BY d"
+                )
+            else:
+                reference_sql = (
+                    "SELECT d::date, count(a.membership_id) FROM generate_series(%(start)s::date, %(end)s::date, "
+                    "'1 day') d LEFT JOIN activity_activityday a ON a.day = d::date GROUP BY d ORDER BY d"
+                )
+            params = {"start": start, "end": end}
+            reps = max(5, ctx.repetitions // 4) if period in ("12m", "all") else ctx.repetitions
+            timing = measure(
+                lambda e=endpoint, p=period: ctx.get(f"/api/v1/activity/{e}/?period={p}"), repetitions=ctx.repetitions
+            )
+            ref = measure(lambda q=reference_sql, pr=params: ctx.sql(q, pr), repetitions=reps, warmup=1)
+            ratio = ratio_of(timing.p50, ref.p50)
+            strict = period in ("12m", "all")
+            meets = timing.p95 <= 10 and (not strict or (ratio is not None and ratio <= 0.02))
+            target = "p95 <= 10 ms; ratio <= 0.02" if strict else "p95 <= 10 ms"
+            rows.append(
+                Row(
+                    f"activity {endpoint} {period}",
+                    timing.p50,
+                    timing.p95,
+                    "the same answer computed from raw activity rows",
+                    ref.p50,
+                    ratio,
+                    target,
+                    meets,
+                )
+            )
+    return rows
+
+
+def query_counts(ctx: Context) -> list[Row]:
+    """SQL statements per request must not grow with the page size (no N+1)."""
+    rows = []
+    checks = [
+        ("users list", "/api/v1/users/?page_size=5", "/api/v1/users/?page_size=500"),
+        ("activity summary", "/api/v1/activity/summary/?period=30d", "/api/v1/activity/summary/?period=all"),
+        ("activity timeseries", "/api/v1/activity/timeseries/?period=30d", "/api/v1/activity/timeseries/?period=all"),
+    ]
+    for name, small, large in checks:
+        counts = []
+        for path in (small, large):
+            ctx.get(path)
+            with CaptureQueriesContext(connection) as queries:
+                ctx.get(path)
+            counts.append(len(queries.captured_queries))
+        rows.append(
+            Row(
+                f"SQL queries per request: {name}",
+                0.0,
+                0.0,
+                "-",
+                None,
+                None,
+                "constant in page size / period",
+                counts[0] == counts[1],
+                {"queries_small": counts[0], "queries_large": counts[1]},
+            )
+        )
+    return rows
+
+
+OPERATIONS: list[tuple[str, Callable[[Context], list[Row]], bool]] = [
+    # (name, function, part of --quick)
+    ("users_list", users_list, True),
+    ("users_search", users_search, True),
+    ("users_sorted", users_sorted, True),
+    ("csv_export", csv_export, False),
+    ("activity_endpoints", activity_endpoints, True),
+    ("query_counts", query_counts, True),
+]
+
+
+def database_settings_summary() -> str:
+    db = settings.DATABASES["default"]
+    return f"{db.get('HOST') or 'local'}/{db['NAME']}"
