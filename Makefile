@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 
-.PHONY: run test setup services stop migrate demo lint loadtest clean
+.PHONY: run test setup services stop migrate demo lint benchmark loadtest clean
 
 run: setup demo
 	$(PY) -m orgdash.devrun
@@ -43,6 +43,15 @@ migrate: services
 
 demo: migrate
 	$(MANAGE) create_org acme --name "Acme Corp" --admin-email admin@acme.test --admin-password orgdash-demo
+
+benchmark: setup
+	$(MANAGE) seed_demo --org bench --users 100000 --days 730 --seed 1 --if-empty
+	$(MANAGE) refresh_activity --org bench --full
+	$(MANAGE) benchmark --org bench --json benchmark.json
+
+loadtest: setup
+	$(MANAGE) seed_demo --org bench --users 100000 --days 730 --seed 1 --if-empty
+	$(MANAGE) loadtest --org bench --seconds $${LOADTEST_SECONDS:-60}
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

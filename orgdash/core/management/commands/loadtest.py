@@ -1,0 +1,232 @@
+import datetime as dt
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import psutil
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from accounts.models import ApiKey, Membership, Role
+from orgdash.api.authentication import generate_api_key
+from orgdash.core.models import Organization
+from orgdash.core.services import organization_host
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class MemorySampler(threading.Thread):
+    """Resident memory of the web server's processes, once a second, to show a flat profile."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.samples: list[float] = []
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.wait(1.0):
+            try:
+                processes = [self.root, *self.root.children(recursive=True)]
+                self.samples.append(sum(p.memory_info().rss for p in processes) / 1_000_000)
+            except psutil.Error:
+                pass
+
+
+class Command(BaseCommand):
+    help = (
+        "Runs gunicorn (production settings), a Celery worker and beat against an org, drives a bounded "
+        "mixed load from another process, then checks that all the activity it generated was recorded."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", default="bench")
+        parser.add_argument("--seconds", type=int, default=60)
+        parser.add_argument("--concurrency", type=int, default=8)
+        parser.add_argument("--members", type=int, default=200, help="members whose API keys drive the load")
+        parser.add_argument("--json", dest="json_path")
+
+    def handle(self, *args, org, seconds, concurrency, members, json_path, **options):
+        organization = Organization.objects.filter(slug=org).first()
+        if organization is None:
+            raise CommandError(f"No organization '{org}'. Seed one: manage.py seed_demo --org {org} ...")
+        host = organization_host(organization)
+        today = timezone.now().date()
+        with tenant_context(organization):
+            keys, baseline = self._prepare(members)
+        port = _free_port()
+        processes = self._start_stack(port)
+        try:
+            self._wait_healthy(port, host)
+            sampler = MemorySampler(processes[0].pid)
+            sampler.start()
+            plan = {
+                "base_url": f"http://127.0.0.1:{port}",
+                "host": host,
+                "seconds": seconds,
+                "concurrency": concurrency,
+                "member_keys": list(keys["member"].keys()),
+                "admin_keys": keys["admin"],
+            }
+            self.stdout.write(f"driving load for {seconds}s with {concurrency} concurrent clients ...")
+            result = subprocess.run(
+                [sys.executable, "-m", "orgdash.benchmark.loadgen"],
+                input=json.dumps(plan),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            sampler.stop.set()
+            summary = json.loads(result.stdout)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        with tenant_context(organization):
+            check = self._check_activity(keys["member"], summary["member_successes"], baseline, today)
+            ApiKey.objects.filter(label="loadtest").delete()
+        memory = sampler.samples
+        report = {
+            **{k: v for k, v in summary.items() if k != "member_successes"},
+            "web_rss_mb_first": round(memory[0], 1) if memory else None,
+            "web_rss_mb_last": round(memory[-1], 1) if memory else None,
+            "web_rss_mb_peak": round(max(memory), 1) if memory else None,
+            **check,
+        }
+        passed = report["errors"] == 0 and check["activity_lost"] == 0 and check["double_counted"] == 0
+        report["meets"] = passed and report["p95_ms"] <= 100
+        for key, value in report.items():
+            self.stdout.write(f"{key:>24}: {value}")
+        self.stdout.write("PASS" if report["meets"] else "FAIL (see above)")
+        if json_path:
+            with open(json_path, "w") as handle:
+                json.dump(report, handle, indent=2)
+
+    def _prepare(self, members: int):
+        joined = Membership.objects.filter(state=Membership.State.JOINED)
+        chosen = list(joined.exclude(role=Role.ADMIN).order_by("id")[:members])
+        admins = list(joined.filter(role=Role.ADMIN).order_by("id")[:3])
+        if not chosen or not admins:
+            raise CommandError("The org needs joined members and admins; seed it first.")
+        keys = {"member": {}, "admin": []}
+        for membership in chosen:
+            secret, prefix, key_hash = generate_api_key()
+            ApiKey.objects.create(membership=membership, prefix=prefix, key_hash=key_hash, label="loadtest")
+            keys["member"][secret] = membership.id
+        for membership in admins:
+            secret, prefix, key_hash = generate_api_key()
+            ApiKey.objects.create(membership=membership, prefix=prefix, key_hash=key_hash, label="loadtest")
+            keys["admin"].append(secret)
+        return keys, {"runs": self._run_count()}
+
+    @staticmethod
+    def _run_count() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM activity_run")
+            return cursor.fetchone()[0]
+
+    def _check_activity(self, member_keys, successes, baseline, today: dt.date) -> dict:
+        """Every member whose call succeeded has today's day row with a run in it; the day counters
+        equal the rows; the runs table grew by exactly the successful calls."""
+        active_ids = {member_keys[key] for key, count in successes.items() if count}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM unnest(%s::bigint[]) AS m(id) WHERE NOT EXISTS ("
+                " SELECT 1 FROM activity_activityday a WHERE a.membership_id = m.id AND a.day = %s"
+                " AND a.kinds & 4 = 4)",
+                [list(active_ids), today],
+            )
+            lost = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT count(*) FROM accounts_membership m WHERE m.id = ANY(%s) AND m.days_active <> ("
+                " SELECT count(*) FROM activity_activityday a WHERE a.membership_id = m.id)",
+                [list(member_keys.values())],
+            )
+            double_counted = cursor.fetchone()[0]
+        runs_added = self._run_count() - baseline["runs"]
+        expected_runs = sum(successes.values())
+        return {
+            "members_active_in_load": len(active_ids),
+            "activity_lost": lost + max(0, expected_runs - runs_added),
+            "double_counted": double_counted + max(0, runs_added - expected_runs),
+            "runs_recorded": runs_added,
+            "runs_expected": expected_runs,
+        }
+
+    def _start_stack(self, port: int) -> list[subprocess.Popen]:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "orgdash.settings.production",
+            "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(64),
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "ORGDASH_PORT": str(port),
+        }
+        if "NAME" in settings.DATABASES["default"]:
+            env["DJANGO_DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+            env=env,
+            check=True,
+            cwd=settings.BASE_DIR,
+        )
+        python = sys.executable
+        commands = [
+            [
+                python,
+                "-m",
+                "gunicorn",
+                "orgdash.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                "2",
+                "--threads",
+                "8",
+                "--log-level",
+                "warning",
+            ],
+            [python, "-m", "celery", "-A", "orgdash", "worker", "--loglevel=WARNING", "--concurrency=1"],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "orgdash",
+                "beat",
+                "--loglevel=WARNING",
+                "--schedule",
+                str(settings.BASE_DIR / ".devdata" / "loadtest-beat-schedule"),
+            ],
+        ]
+        return [subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR) for cmd in commands]  # noqa: S603
+
+    @staticmethod
+    def _wait_healthy(port: int, host: str) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"Host": host})
+                if urllib.request.urlopen(request, timeout=2).status == 200:  # noqa: S310
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise CommandError("the web server did not become healthy within 60 s")
