@@ -45,11 +45,13 @@ demo: migrate
 	$(MANAGE) create_org acme --name "Acme Corp" --admin-email admin@acme.test --admin-password orgdash-demo
 
 benchmark: setup
+	$(MANAGE) create_org bench --name "Benchmark Org"
 	$(MANAGE) seed_demo --org bench --users 100000 --days 730 --seed 1 --if-empty
 	$(MANAGE) refresh_activity --org bench --full
 	$(MANAGE) benchmark --org bench --json benchmark.json
 
 loadtest: setup
+	$(MANAGE) create_org bench --name "Benchmark Org"
 	$(MANAGE) seed_demo --org bench --users 100000 --days 730 --seed 1 --if-empty
 	$(MANAGE) loadtest --org bench --seconds $${LOADTEST_SECONDS:-60}
 
