@@ -43,6 +43,7 @@ migrate: services
 
 demo: migrate
 	$(MANAGE) create_org acme --name "Acme Corp" --admin-email admin@acme.test --admin-password orgdash-demo
+	$(MANAGE) seed_demo --org acme --users 300 --days 365 --seed 1 --if-empty
 
 benchmark: setup
 	$(MANAGE) create_org bench --name "Benchmark Org"

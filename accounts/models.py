@@ -1,8 +1,41 @@
 """Tenant (org schema) models: who belongs to the org, invites, API keys and the audit trail."""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Upper
 from django.utils import timezone
+
+# Columns the Users list can be ordered by (API ``ordering`` name -> column). Each gets two btree
+# indexes, (column ASC NULLS LAST, id) and (column DESC NULLS LAST, id), so the first page of any
+# ordering is an index scan; ties always break by ascending id.
+ORDERABLE_COLUMNS = {
+    "last_active": "last_active",
+    "name": "name",
+    "email": "email",
+    "role": "role",
+    "added": "created_at",
+    "days_active": "days_active",
+}
+# Searched with ``icontains`` (SQL ``UPPER(col) LIKE UPPER(%s)``), so the trigram indexes are on UPPER(col).
+SEARCHABLE_COLUMNS = ("email", "username", "name")
+
+
+def _ordering_indexes() -> list[models.Index]:
+    indexes = []
+    for column in ORDERABLE_COLUMNS.values():
+        short = column.replace("_", "")[:10]
+        indexes.append(models.Index(F(column).asc(nulls_last=True), F("id").asc(), name=f"membership_{short}_asc"))
+        indexes.append(models.Index(F(column).desc(nulls_last=True), F("id").asc(), name=f"membership_{short}_desc"))
+    return indexes
+
+
+def _search_indexes() -> list[GinIndex]:
+    return [
+        GinIndex(OpClass(Upper(column), name="gin_trgm_ops"), name=f"membership_{column}_trgm")
+        for column in SEARCHABLE_COLUMNS
+    ]
 
 
 class Role(models.TextChoices):
@@ -71,6 +104,10 @@ class Membership(models.Model):
         ]
         indexes = [
             models.Index(fields=["state", "role"], name="membership_state_role"),
+            # Pages of one state in id order (the status ordering reads invites and deactivated people so).
+            models.Index(fields=["state", "id"], name="membership_state_id"),
+            *_ordering_indexes(),
+            *_search_indexes(),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,73 @@
-"""Writes on an org's members. Each function is keyword-only, atomic and idempotent."""
+"""Writes on an org's members, invites and API keys.
 
+Each function is keyword-only, atomic and idempotent, and writes an ``AuditEvent`` (actor, target,
+time, IP) when it changes something. Side effects outside the database (the invite e-mail) are
+queued with ``transaction.on_commit`` so a worker never reads uncommitted rows.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import Membership, Role
+from accounts.models import ApiKey, AuditEvent, Invite, Membership, Role
+from accounts.selectors import memberships_by_email
+from orgdash.api.errors import Conflict
+
+LAST_ADMIN_MESSAGE = "An organization must keep at least one active admin; make someone else admin first."
+MAX_INVITES_PER_REQUEST = 500
+
+
+class MembershipStateError(Conflict):
+    """The action does not apply to the membership in its current state (e.g. deactivating an invite)."""
+
+
+class InviteNotPending(Exception):
+    """The membership is not a pending invite (already accepted, cancelled or never an invite)."""
+
+
+class InviteInvalid(Exception):
+    """An invite token that cannot be accepted. ``reason``: unknown, expired, already_member, account_exists."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class InviteResult:
+    invited: list[Membership] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    # Raw tokens of the new invites, by membership id (only ever in memory and in the e-mail).
+    tokens: dict[int, str] = field(default_factory=dict)
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+def audit_record(
+    *, action: str, actor=None, target: Membership | None = None, ip_address: str | None = None, **data
+) -> AuditEvent:
+    actor_email = getattr(actor, "email", "") or ""
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_email=actor_email,
+        action=action,
+        target_membership=target if target is not None and target.pk else None,
+        target_repr=target.email if target is not None else "",
+        ip_address=ip_address,
+        data=data,
+    )
+
+
+# --- people --------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -42,3 +105,318 @@ def user_get_or_create(*, email: str, password: str | None = None, name: str = "
         username = f"{base}{suffix}"
     user = User.objects.create_user(email=email, password=password, username=username, name=name)
     return user, True
+
+
+def _lock_for_admin_change(membership_pk: int) -> Membership:
+    """Locks every joined admin row (in id order, so concurrent callers cannot deadlock), then the
+    target row. Two admins demoting or deactivating each other at the same moment are serialized:
+    the second sees the first's change and is refused if it would leave no admin."""
+    list(
+        Membership.objects.select_for_update()
+        .filter(state=Membership.State.JOINED, role=Role.ADMIN)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    return Membership.objects.select_for_update().get(pk=membership_pk)
+
+
+def _ensure_another_admin(membership: Membership) -> None:
+    if not membership.is_admin:
+        return
+    others = (
+        Membership.objects.filter(state=Membership.State.JOINED, role=Role.ADMIN).exclude(pk=membership.pk).exists()
+    )
+    if not others:
+        raise Conflict(LAST_ADMIN_MESSAGE)
+
+
+@transaction.atomic
+def membership_change_role(
+    *, membership: Membership, role: str, actor=None, ip_address: str | None = None
+) -> Membership:
+    if role not in Role.values:
+        raise ValidationError({"role": [f"'{role}' is not a role; use one of {', '.join(Role.values)}."]})
+    membership = _lock_for_admin_change(membership.pk)
+    if membership.role == role:
+        return membership
+    if role != Role.ADMIN:
+        _ensure_another_admin(membership)
+    previous = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        action="membership.change_role", actor=actor, target=membership, ip_address=ip_address, old=previous, new=role
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_deactivate(*, membership: Membership, actor=None, ip_address: str | None = None) -> Membership:
+    """Revokes access at once: the auth backend and API key authentication check the state on
+    every request, so the member's sessions and keys for this org stop working immediately."""
+    membership = _lock_for_admin_change(membership.pk)
+    if membership.state == Membership.State.DEACTIVATED:
+        return membership
+    if membership.state == Membership.State.INVITED:
+        raise MembershipStateError("This is a pending invite; cancel the invite instead.")
+    _ensure_another_admin(membership)
+    membership.state = Membership.State.DEACTIVATED
+    membership.deactivated_at = timezone.now()
+    membership.deactivated_by = actor if getattr(actor, "pk", None) else None
+    membership.save(update_fields=["state", "deactivated_at", "deactivated_by"])
+    audit_record(action="membership.deactivate", actor=actor, target=membership, ip_address=ip_address)
+    return membership
+
+
+@transaction.atomic
+def membership_reactivate(*, membership: Membership, actor=None, ip_address: str | None = None) -> Membership:
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.state == Membership.State.JOINED:
+        return membership
+    if membership.state == Membership.State.INVITED:
+        raise MembershipStateError("This is a pending invite; it becomes active when accepted.")
+    membership.state = Membership.State.JOINED
+    membership.deactivated_at = None
+    membership.deactivated_by = None
+    membership.save(update_fields=["state", "deactivated_at", "deactivated_by"])
+    audit_record(action="membership.reactivate", actor=actor, target=membership, ip_address=ip_address)
+    return membership
+
+
+# --- invites -------------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_token() -> tuple[str, str]:
+    token = secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def _invite_expiry():
+    return timezone.now() + timedelta(days=settings.ORGDASH_INVITE_TTL_DAYS)
+
+
+def _queue_invite_email(invite: Invite, token: str) -> None:
+    from accounts.tasks import send_invite_email
+
+    # The schema is captured now: the callback may run after the caller has left the tenant context.
+    schema_name = connection.schema_name
+    invite_id = invite.pk
+
+    def queue():
+        send_invite_email.apply_async(
+            kwargs={"invite_id": invite_id, "token": token}, headers={"_schema_name": schema_name}
+        )
+
+    # robust: a broker outage must not fail the request; the invite stays pending and can be resent.
+    transaction.on_commit(queue, robust=True)
+
+
+def normalize_emails(emails) -> list[str]:
+    """Stripped, lower-cased, de-duplicated; raises ValidationError naming every invalid address."""
+    if isinstance(emails, str):
+        emails = [emails]
+    cleaned, invalid = [], []
+    for raw in emails:
+        email = str(raw).strip().lower()
+        try:
+            validate_email(email)
+        except ValidationError:
+            invalid.append(str(raw))
+            continue
+        cleaned.append(email)
+    if invalid:
+        names = ", ".join(f"'{email}'" for email in invalid)
+        noun = "is not a valid e-mail address" if len(invalid) == 1 else "are not valid e-mail addresses"
+        raise ValidationError({"emails": [f"{names} {noun}; no invites were sent."]})
+    if not cleaned:
+        raise ValidationError({"emails": ["Give at least one e-mail address."]})
+    if len(cleaned) > MAX_INVITES_PER_REQUEST:
+        raise ValidationError({"emails": [f"At most {MAX_INVITES_PER_REQUEST} addresses at once."]})
+    return list(dict.fromkeys(cleaned))
+
+
+def _skip_reason(existing: Membership) -> str:
+    if existing.state == Membership.State.INVITED:
+        return "An invite is already pending for this address."
+    if existing.state == Membership.State.DEACTIVATED:
+        return "This person is a deactivated member; reactivate them instead."
+    return "This person is already a member."
+
+
+@transaction.atomic
+def invite_create(*, emails, role: str = Role.MEMBER, actor=None, ip_address: str | None = None) -> InviteResult:
+    """Invites every address that is not already a member or invited; all or nothing on bad input."""
+    if role not in Role.values:
+        raise ValidationError({"role": [f"'{role}' is not a role; use one of {', '.join(Role.values)}."]})
+    emails = normalize_emails(emails)
+    existing = memberships_by_email(emails)
+    result = InviteResult()
+    now = timezone.now()
+    for email in emails:
+        if email in existing:
+            result.skipped.append({"email": email, "reason": _skip_reason(existing[email])})
+            continue
+        token, token_hash = _new_token()
+        try:
+            with transaction.atomic():  # a concurrent invite of the same address loses the race cleanly
+                membership = Membership.objects.create(
+                    email=email,
+                    role=role,
+                    state=Membership.State.INVITED,
+                    created_at=now,
+                    invited_by=actor if getattr(actor, "pk", None) else None,
+                    invited_by_email=getattr(actor, "email", None) or None,
+                )
+                invite = Invite.objects.create(
+                    membership=membership, token_hash=token_hash, expires_at=_invite_expiry()
+                )
+        except IntegrityError:
+            result.skipped.append({"email": email, "reason": "An invite is already pending for this address."})
+            continue
+        audit_record(action="invite.create", actor=actor, target=membership, ip_address=ip_address, role=role)
+        _queue_invite_email(invite, token)
+        result.invited.append(membership)
+        result.tokens[membership.pk] = token
+    return result
+
+
+def _pending_invite_locked(membership_pk: int) -> Membership:
+    membership = Membership.objects.select_for_update().filter(pk=membership_pk).first()
+    if membership is None or membership.state != Membership.State.INVITED:
+        raise InviteNotPending()
+    return membership
+
+
+@transaction.atomic
+def invite_resend(*, membership: Membership, actor=None, ip_address: str | None = None) -> tuple[Membership, str]:
+    """A new link (and a fresh expiry); the old link stops working. Returns the membership and the token."""
+    membership = _pending_invite_locked(membership.pk)
+    token, token_hash = _new_token()
+    invite, _ = Invite.objects.update_or_create(
+        membership=membership,
+        defaults={
+            "token_hash": token_hash,
+            "expires_at": _invite_expiry(),
+            "sent_at": None,
+            "send_attempts": 0,
+            "last_send_error": "",
+        },
+    )
+    # "Added" of a pending invite is when it was (last) sent.
+    membership.created_at = timezone.now()
+    membership.save(update_fields=["created_at"])
+    audit_record(action="invite.resend", actor=actor, target=membership, ip_address=ip_address)
+    _queue_invite_email(invite, token)
+    return membership, token
+
+
+@transaction.atomic
+def invite_cancel(*, membership: Membership, actor=None, ip_address: str | None = None) -> None:
+    membership = _pending_invite_locked(membership.pk)
+    audit_record(action="invite.cancel", actor=actor, target=membership, ip_address=ip_address)
+    membership.delete()  # the Invite row goes with it (cascade); the audit row keeps the address
+
+
+def invite_for_token(token: str) -> Invite:
+    """The pending invite of a token, or InviteInvalid ('unknown' or 'expired')."""
+    invite = Invite.objects.select_related("membership").filter(token_hash=hash_token(token)).first()
+    if invite is None or invite.membership.state != Membership.State.INVITED:
+        raise InviteInvalid("unknown")
+    if invite.is_expired:
+        raise InviteInvalid("expired")
+    return invite
+
+
+@transaction.atomic
+def invite_accept(
+    *, token: str, user=None, name: str = "", password: str | None = None, ip_address: str | None = None
+) -> Membership:
+    """Turns the pending invite into a joined membership of ``user`` (an existing account whose
+    password the caller has checked) or of a new account made from ``name`` and ``password``.
+
+    The invite row is locked, and deleted on success: of two simultaneous accepts the second waits,
+    then finds no invite and gets InviteInvalid('unknown').
+    """
+    invite = (
+        Invite.objects.select_for_update().select_related("membership").filter(token_hash=hash_token(token)).first()
+    )
+    if invite is None or invite.membership.state != Membership.State.INVITED:
+        raise InviteInvalid("unknown")
+    if invite.is_expired:
+        raise InviteInvalid("expired")
+    membership = invite.membership
+    if user is None:
+        if get_user_model().objects.filter(email__iexact=membership.email).exists():
+            raise InviteInvalid("account_exists")
+        user, _ = user_get_or_create(email=membership.email, password=password, name=name.strip())
+    elif user.email.lower() != membership.email.lower():
+        raise InviteInvalid("unknown")
+    if Membership.objects.filter(user=user).exists():
+        raise InviteInvalid("already_member")
+    now = timezone.now()
+    membership.user = user
+    membership.email = user.email
+    membership.username = user.username
+    membership.name = user.name
+    membership.state = Membership.State.JOINED
+    membership.joined_at = now
+    membership.save(update_fields=["user", "email", "username", "name", "state", "joined_at"])
+    invite.delete()
+    audit_record(action="invite.accept", actor=user, target=membership, ip_address=ip_address, role=membership.role)
+    return membership
+
+
+@transaction.atomic
+def invite_record_delivery(*, invite_id: int, error: str = "") -> None:
+    """Counts a send attempt of the invite e-mail and remembers its outcome (no audit: not an admin action)."""
+    invite = Invite.objects.select_for_update().filter(pk=invite_id).first()
+    if invite is None:
+        return
+    invite.send_attempts += 1
+    invite.last_send_error = error[:2000]
+    if not error:
+        invite.sent_at = timezone.now()
+    invite.save(update_fields=["send_attempts", "last_send_error", "sent_at"])
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def api_key_create(
+    *, membership: Membership | None, label: str = "", actor=None, ip_address: str | None = None
+) -> tuple[ApiKey, str]:
+    """A new key; the secret is returned once and only its hash is stored. ``membership=None``
+    makes an org-level service key that can only report activity."""
+    from orgdash.api.authentication import generate_api_key
+
+    secret, prefix, key_hash = generate_api_key()
+    kind = ApiKey.Kind.PERSONAL if membership is not None else ApiKey.Kind.SERVICE
+    api_key = ApiKey.objects.create(
+        kind=kind, membership=membership, label=label[:100], prefix=prefix, key_hash=key_hash
+    )
+    audit_record(
+        action="api_key.create", actor=actor, target=membership, ip_address=ip_address, kind=kind, prefix=prefix
+    )
+    return api_key, secret
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor=None, ip_address: str | None = None) -> ApiKey:
+    api_key = ApiKey.objects.select_for_update(of=("self",)).select_related("membership").get(pk=api_key.pk)
+    if api_key.revoked_at is not None:
+        return api_key
+    api_key.revoked_at = timezone.now()
+    api_key.save(update_fields=["revoked_at"])
+    audit_record(
+        action="api_key.revoke", actor=actor, target=api_key.membership, ip_address=ip_address, prefix=api_key.prefix
+    )
+    return api_key
+
+
+def export_audit(*, actor=None, ip_address: str | None = None, filters: dict) -> AuditEvent:
+    return audit_record(action="users.export", actor=actor, ip_address=ip_address, **filters)

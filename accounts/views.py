@@ -1,7 +1,14 @@
+from django.contrib.auth import get_user_model
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
-from django.shortcuts import render
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 
-from accounts.forms import OrgLoginForm
+from accounts import services
+from accounts.forms import InviteLoginForm, InviteSignupForm, OrgLoginForm
+from orgdash.core.auth import is_org_admin
 from orgdash.core.decorators import org_admin_required
 
 
@@ -15,12 +22,86 @@ class OrgLogoutView(auth_views.LogoutView):
     pass
 
 
+USERS_PAGE_SIZE = 50
+# Placeholder rows drawn by the server so the table keeps its height while the first page loads.
+USERS_SKELETON_ROWS = 12
+
+
 @org_admin_required
 def users_tab(request):
-    return render(request, "dashboard/users.html", {"active_tab": "users"})
+    context = {
+        "active_tab": "users",
+        "can_manage": request.user.is_staff or is_org_admin(request.user),
+        "page_size": USERS_PAGE_SIZE,
+        "skeleton_rows": range(USERS_SKELETON_ROWS),
+    }
+    return render(request, "dashboard/users.html", context)
 
 
 def home(request):
     from django.shortcuts import redirect
 
     return redirect("dashboard-users")
+
+
+def client_ip(request) -> str | None:
+    """The client's address as the server saw it (put a proxy's real-IP handling in front if needed)."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+INVITE_ERRORS = {
+    # Unknown and already-used links look the same: a link tells nothing about who was invited.
+    "unknown": (
+        404,
+        "This invite link is not valid",
+        "It may have been used already, cancelled or replaced by a newer invite.",
+    ),
+    "expired": (410, "This invite link has expired", "Ask an admin of the organization to send you a new invite."),
+    "already_member": (404, "You are already a member", "Log in to the organization instead."),
+}
+MEMBERSHIP_BACKEND = "orgdash.core.auth.OrganizationMembershipBackend"
+
+
+def _invite_error(request, reason: str):
+    status, title, message = INVITE_ERRORS.get(reason, INVITE_ERRORS["unknown"])
+    return render(request, "accounts/invite_error.html", {"title": title, "message": message}, status=status)
+
+
+@never_cache
+@csrf_protect
+def invite_accept(request, token: str):
+    """Accept an invite: a new person creates their account, an existing one enters their password."""
+    try:
+        invite = services.invite_for_token(token)
+    except services.InviteInvalid as error:
+        return _invite_error(request, error.reason)
+    email = invite.membership.email
+    existing_user = get_user_model().objects.filter(email__iexact=email).first()
+    form_class = InviteLoginForm if existing_user is not None else InviteSignupForm
+    form_kwargs = {"user": existing_user} if existing_user is not None else {"email": email}
+    form = form_class(request.POST or None, **form_kwargs)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if existing_user is not None:
+                membership = services.invite_accept(token=token, user=existing_user, ip_address=client_ip(request))
+            else:
+                membership = services.invite_accept(
+                    token=token,
+                    name=form.cleaned_data["name"],
+                    password=form.cleaned_data["password1"],
+                    ip_address=client_ip(request),
+                )
+        except services.InviteInvalid as error:
+            if error.reason != "account_exists":
+                return _invite_error(request, error.reason)
+            return redirect(request.path)  # an account appeared meanwhile: show the password form
+        auth_login(request, membership.user, backend=MEMBERSHIP_BACKEND)
+        return redirect("dashboard-users" if membership.is_admin else "invite-joined")
+    role = invite.membership.get_role_display()
+    context = {"form": form, "email": email, "existing_user": existing_user, "role": role}
+    return render(request, "accounts/invite_accept.html", context)
+
+
+@login_required
+def invite_joined(request):
+    return render(request, "accounts/invite_joined.html", {"membership": getattr(request.user, "membership", None)})

@@ -52,6 +52,13 @@ def django_db_setup(django_test_environment, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
+        # The live server's request threads may still be disconnecting; the database cannot be
+        # dropped while they are.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         teardown_databases(db_config, verbosity=0)
 
 
@@ -59,6 +66,17 @@ def django_db_setup(django_test_environment, django_db_blocker):
 def _public_schema_between_tests():
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _activity_recorder_starts_over():
+    """Tests roll their rows back, so the activity recorder's de-duplication (Redis keys, process
+    memory) starts over too: otherwise a member's first request in one test would not be recorded
+    because an earlier, rolled-back test already claimed it."""
+    from activity.recording import recorder
+
+    recorder.forget(redis_keys=True)
+    yield
 
 
 @pytest.fixture

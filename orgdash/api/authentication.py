@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiKey, Membership
@@ -119,3 +120,21 @@ class ApiKeyGuessCounter:
 
 class SessionAuthentication(authentication.SessionAuthentication):
     """The browser session (already scoped to the org by the auth backend), with CSRF checks."""
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Publishes the Bearer API key in the OpenAPI schema (clients and fuzzers see how to sign in)."""
+
+    target_class = "orgdash.api.authentication.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "An API key of this organization."}
+
+
+class SessionAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "orgdash.api.authentication.SessionAuthentication"
+    name = "session"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}

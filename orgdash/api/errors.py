@@ -1,6 +1,7 @@
 """One error shape for the whole API: ``{"detail": "..."}`` plus ``"errors"`` for validation."""
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -26,19 +27,33 @@ def _as_list(value):
     return value if isinstance(value, list) else [value]
 
 
+def _first_message(errors) -> str:
+    """The first message in nested errors (a list field's errors are keyed by item index)."""
+    values = errors.values() if isinstance(errors, dict) else errors if isinstance(errors, list) else None
+    if values is None:
+        return str(errors)
+    for value in values:
+        message = _first_message(value)
+        if message:
+            return message
+    return ""
+
+
 def exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):  # raised by services
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(exc.detail)
-        first = next(iter(errors.values()), ["Invalid input."])
-        summary = first[0] if first and isinstance(first[0], str) else "Invalid input."
-        response.data = {"detail": summary, "errors": errors}
+        response.data = {"detail": _first_message(errors) or "Invalid input.", "errors": errors}
     else:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         response.data = {"detail": str(detail)}

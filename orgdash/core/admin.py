@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import connection
 
+from accounts.admin import OrganizationMembersAdminMixin, UserOrganizationsAdminMixin
 from orgdash.core.models import Domain, Organization, User
 
 
@@ -23,10 +24,10 @@ def _member_counts(organization: Organization) -> tuple[int, int]:
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(OrganizationMembersAdminMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "primary_domain", "members", "pending_invites", "created_at")
     search_fields = ("name", "slug", "domains__domain")
-    readonly_fields = ("schema_name", "created_at")
+    readonly_fields = ("schema_name", "created_at", "members_page_link")
     inlines = [DomainInline]
 
     def get_queryset(self, request):
@@ -52,13 +53,15 @@ class DomainAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(UserOrganizationsAdminMixin, DjangoUserAdmin):
     ordering = ("email",)
-    list_display = ("email", "username", "name", "is_staff", "is_active", "date_joined")
+    list_display = ("email", "username", "name", "organizations", "is_staff", "is_active", "date_joined")
+    readonly_fields = ("organization_memberships",)
     search_fields = ("email", "username", "name")
     list_filter = ("is_staff", "is_active")
     fieldsets = (
         (None, {"fields": ("email", "username", "name", "password")}),
+        ("Organizations", {"fields": ("organization_memberships",)}),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )

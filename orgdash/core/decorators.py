@@ -15,6 +15,12 @@ def org_admin_required(view):
             return redirect_to_login(request.get_full_path())
         if not may_view_dashboard(request.user):
             raise PermissionDenied("Only organization admins can open the dashboard.")
+        if request.user.is_staff:
+            from accounts.audit_services import staff_view_record
+
+            staff_view_record(request=request)
         return view(request, *args, **kwargs)
 
+    # Declared access policy, read by the isolation tests (tests/security/test_isolation_matrix.py).
+    wrapper.access_policy = "org_admin"
     return wrapper

@@ -33,6 +33,7 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # opclass index expressions (the Users search's trigram indexes)
     "rest_framework",
     "drf_spectacular",
     "csp",
@@ -63,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "orgdash.core.middleware.OrgSessionMiddleware",
+    # Records members' activity after the response, so it also sees API-key users (activity/middleware.py).
+    "activity.middleware.ActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -216,6 +219,7 @@ ORGDASH_ACTIVITY_REFRESH_SECONDS = env.int("ORGDASH_ACTIVITY_REFRESH_SECONDS", d
 
 # --- E-mail --------------------------------------------------------------------------------
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env("DJANGO_EMAIL_FILE_PATH", default=str(BASE_DIR / ".devdata" / "mail"))  # filebased backend
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="orgdash <no-reply@orgdash.local>")
 
 # --- Product -------------------------------------------------------------------------------

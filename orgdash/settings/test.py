@@ -11,7 +11,9 @@ def _redis_db(url: str, db: int) -> str:
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The browser tests' live server (another process) writes its mail to files the tests can read;
+# a test-only variable, so a developer's DJANGO_EMAIL_BACKEND (say SMTP) never reaches the suite.
+EMAIL_BACKEND = env("ORGDASH_TEST_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
 
 # Tests use their own Redis database, so a running `make run` and the suite never share keys or queues.
 REDIS_URL = _redis_db(REDIS_URL, env.int("ORGDASH_TEST_REDIS_DB", default=9))

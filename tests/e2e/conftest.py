@@ -10,8 +10,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
@@ -20,6 +24,8 @@ from django.db import connection
 
 BASE_DIR = Path(settings.BASE_DIR)
 ARTIFACTS = BASE_DIR / "test-artifacts"
+# One mail folder per test run, so parallel runs never read each other's mail.
+LIVE_SERVER_MAIL_DIR = Path(tempfile.gettempdir()) / f"orgdash-e2e-mail-{os.getpid()}"
 CHROMIUM = os.environ.get("ORGDASH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -58,6 +64,11 @@ def live_server_port(django_db_setup, django_db_blocker):
         "DJANGO_DATABASE_NAME": database_name,
         "ORGDASH_PORT": str(port),
         "PYTHONUNBUFFERED": "1",
+        # Mail goes to files the tests read (see sent_mail); Celery tasks (invite e-mails) run
+        # in the server process when their transaction commits, as no worker runs beside it.
+        "ORGDASH_TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "DJANGO_EMAIL_FILE_PATH": str(LIVE_SERVER_MAIL_DIR),
+        "CELERY_TASK_ALWAYS_EAGER": "true",
     }
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "live-server.log", "w")  # noqa: SIM115
@@ -82,6 +93,7 @@ def live_server_port(django_db_setup, django_db_blocker):
     server.terminate()
     server.wait(10)
     log.close()
+    shutil.rmtree(LIVE_SERVER_MAIL_DIR, ignore_errors=True)
 
 
 def org_url(slug: str, port: int, path: str = "/") -> str:
@@ -135,6 +147,21 @@ def log_in(page, port: int, slug: str, email: str, password: str):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state("networkidle")
+
+
+def sent_mail(to: str) -> list[EmailMessage]:
+    """The messages the live server has sent to ``to``, oldest first (parsed, bodies decoded)."""
+    if not LIVE_SERVER_MAIL_DIR.exists():
+        return []
+    messages = []
+    for path in sorted(LIVE_SERVER_MAIL_DIR.glob("*.log"), key=lambda p: p.stat().st_mtime):
+        # The file backend writes each message of a connection followed by a line of dashes.
+        for raw in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+            if raw.strip():
+                message = BytesParser(policy=policy.default).parsebytes(raw.lstrip())
+                if to.lower() in str(message["To"] or "").lower():
+                    messages.append(message)
+    return messages
 
 
 def screenshot(page, name: str) -> Path:

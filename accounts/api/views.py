@@ -1,0 +1,301 @@
+"""The Users, Invites and API-key endpoints. Thin: they validate input, call a selector or a
+service, and shape the answer."""
+
+from django.db import connection
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.api.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
+    ErrorSerializer,
+    InviteCreateSerializer,
+    InviteResultSerializer,
+    UserCountsSerializer,
+    UserFilterSerializer,
+    UserListParamsSerializer,
+    UserOrderingSerializer,
+    UserPageSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
+from accounts.exports import csv_filename, users_csv_stream
+from accounts.models import ApiKey, Membership
+from accounts.views import client_ip
+from orgdash.api.permissions import IsOrgMember
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=ErrorSerializer, description=description)
+
+
+ERRORS = {
+    400: _error("Invalid input: `detail` and `errors` by field."),
+    401: _error("Not authenticated."),
+    403: _error("Not an admin of this organization."),
+}
+NOT_FOUND = {404: _error("No such user in this organization.")}
+LAST_ADMIN = {409: _error("Would leave the organization without an active admin (or the user is a pending invite).")}
+MEMBER_ERRORS = {
+    400: _error("Invalid input: `detail` and `errors` by field."),
+    401: _error("Not authenticated."),
+    403: _error("Not a member of this organization (support staff and service keys have no keys here)."),
+}
+
+
+class UserPagination(PageNumberPagination):
+    """``page`` and ``page_size`` (default 50; larger values are clamped to 500, not refused).
+    Both are validated by ``UserListParamsSerializer`` before this runs; a page past the end is 404."""
+
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+
+def _filters(request, serializer_class=UserFilterSerializer) -> dict:
+    params = serializer_class(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    return params.validated_data
+
+
+def _user_response(membership_pk: int, status_code: int = status.HTTP_200_OK) -> Response:
+    return Response(UserSerializer(selectors.membership_get(pk=membership_pk)).data, status=status_code)
+
+
+def _membership_or_404(pk: int) -> Membership:
+    return get_object_or_404(Membership, pk=pk)
+
+
+class UserListApi(APIView):
+    @extend_schema(
+        operation_id="users_list",
+        parameters=[UserListParamsSerializer],
+        responses={200: UserPageSerializer, **ERRORS, 404: _error("Page past the end.")},
+        summary="Members and pending invites, filtered, ordered and paginated",
+    )
+    def get(self, request):
+        params = _filters(request, UserListParamsSerializer)
+        rows = selectors.membership_rows(
+            search=params["search"],
+            statuses=params["status"],
+            role=params["role"],
+            ordering=params["ordering"] or selectors.DEFAULT_ORDERING,
+        )
+        paginator = UserPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(UserSerializer(page, many=True).data)
+
+
+class UserCountsApi(APIView):
+    @extend_schema(
+        operation_id="users_counts",
+        parameters=[UserFilterSerializer],
+        responses={200: UserCountsSerializer, **ERRORS},
+        summary="How many users have each status, under the list's search and role filters",
+    )
+    def get(self, request):
+        params = _filters(request)
+        return Response(selectors.membership_status_counts(search=params["search"], role=params["role"]))
+
+
+class UserExportApi(APIView):
+    @extend_schema(
+        operation_id="users_export_csv",
+        parameters=[UserOrderingSerializer],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                response=OpenApiTypes.STR, description="The CSV file (header line, then one row per user)."
+            ),
+            **ERRORS,
+        },
+        summary="Every user matching the filters, as CSV (streamed)",
+    )
+    def get(self, request):
+        params = _filters(request, UserOrderingSerializer)
+        stream = users_csv_stream(
+            search=params["search"],
+            statuses=params["status"],
+            role=params["role"],
+            ordering=params["ordering"] or selectors.DEFAULT_ORDERING,
+        )
+        services.export_audit(
+            actor=request.user,
+            ip_address=client_ip(request),
+            filters={"search": params["search"], "status": params["status"], "role": params["role"]},
+        )
+        response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+        filename = csv_filename(connection.tenant.slug, timezone.now().date())
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "no-store"
+        response["X-Accel-Buffering"] = "no"
+        return response
+
+    def perform_content_negotiation(self, request, force=False):
+        # The success answer is the CSV itself; errors are JSON whatever the client accepts.
+        return super().perform_content_negotiation(request, force=True)
+
+
+class UserDetailApi(APIView):
+    @extend_schema(operation_id="users_retrieve", responses={200: UserSerializer, **ERRORS, **NOT_FOUND})
+    def get(self, request, pk: int):
+        _membership_or_404(pk)
+        return _user_response(pk)
+
+    @extend_schema(
+        operation_id="users_partial_update",
+        request=UserUpdateSerializer,
+        responses={200: UserSerializer, **ERRORS, **NOT_FOUND, **LAST_ADMIN},
+        summary="Change the role",
+    )
+    def patch(self, request, pk: int):
+        membership = _membership_or_404(pk)
+        data = UserUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if "role" in data.validated_data:
+            services.membership_change_role(
+                membership=membership,
+                role=data.validated_data["role"],
+                actor=request.user,
+                ip_address=client_ip(request),
+            )
+        return _user_response(pk)
+
+
+class UserDeactivateApi(APIView):
+    @extend_schema(
+        operation_id="users_deactivate",
+        request=None,
+        responses={200: UserSerializer, **ERRORS, **NOT_FOUND, **LAST_ADMIN},
+        summary="Revoke access (idempotent); 409 for the last active admin or a pending invite",
+    )
+    def post(self, request, pk: int):
+        membership = _membership_or_404(pk)
+        services.membership_deactivate(membership=membership, actor=request.user, ip_address=client_ip(request))
+        return _user_response(pk)
+
+
+class UserReactivateApi(APIView):
+    @extend_schema(
+        operation_id="users_reactivate",
+        request=None,
+        responses={200: UserSerializer, **ERRORS, **NOT_FOUND, 409: _error("A pending invite.")},
+        summary="Restore access (idempotent)",
+    )
+    def post(self, request, pk: int):
+        membership = _membership_or_404(pk)
+        services.membership_reactivate(membership=membership, actor=request.user, ip_address=client_ip(request))
+        return _user_response(pk)
+
+
+class InviteCreateApi(APIView):
+    @extend_schema(
+        operation_id="invites_create",
+        request=InviteCreateSerializer,
+        responses={201: InviteResultSerializer, **ERRORS},
+        summary="Invite one or more e-mail addresses; existing members and pending invites are skipped",
+    )
+    def post(self, request):
+        data = InviteCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.invite_create(
+            emails=data.validated_data["emails"],
+            role=data.validated_data["role"],
+            actor=request.user,
+            ip_address=client_ip(request),
+        )
+        invited = selectors.memberships_with_status(pks=[m.pk for m in result.invited])
+        body = {"invited": UserSerializer(invited, many=True).data, "skipped": result.skipped}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _pending_invite_or_404(pk: int) -> Membership:
+    membership = Membership.objects.filter(pk=pk, state=Membership.State.INVITED).first()
+    if membership is None:
+        raise NotFound("No pending invite with this id.")
+    return membership
+
+
+class InviteResendApi(APIView):
+    @extend_schema(
+        operation_id="invites_resend",
+        request=None,
+        responses={200: UserSerializer, **ERRORS, 404: _error("No pending invite.")},
+        summary="Send a new link; the old link stops working",
+    )
+    def post(self, request, pk: int):
+        membership = _pending_invite_or_404(pk)
+        try:
+            services.invite_resend(membership=membership, actor=request.user, ip_address=client_ip(request))
+        except services.InviteNotPending:
+            raise NotFound("No pending invite with this id.")
+        return _user_response(pk)
+
+
+class InviteDetailApi(APIView):
+    @extend_schema(
+        operation_id="invites_cancel",
+        responses={204: None, **ERRORS, 404: _error("No pending invite.")},
+        summary="Cancel a pending invite",
+    )
+    def delete(self, request, pk: int):
+        membership = _pending_invite_or_404(pk)
+        try:
+            services.invite_cancel(membership=membership, actor=request.user, ip_address=client_ip(request))
+        except services.InviteNotPending:
+            raise NotFound("No pending invite with this id.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApiKeyListApi(APIView):
+    """The current user's own API keys for this org."""
+
+    permission_classes = [IsOrgMember]
+
+    @extend_schema(operation_id="api_keys_list", responses={200: ApiKeySerializer(many=True), **MEMBER_ERRORS})
+    def get(self, request):
+        keys = selectors.api_keys_of(membership=request.user.membership)
+        return Response(ApiKeySerializer(keys, many=True).data)
+
+    @extend_schema(
+        operation_id="api_keys_create",
+        request=ApiKeyCreateSerializer,
+        responses={201: ApiKeyCreatedSerializer, **MEMBER_ERRORS},
+        summary="Create a key; the secret is in this response only",
+    )
+    def post(self, request):
+        data = ApiKeyCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        api_key, secret = services.api_key_create(
+            membership=request.user.membership,
+            label=data.validated_data["label"],
+            actor=request.user,
+            ip_address=client_ip(request),
+        )
+        api_key.key = secret
+        return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyDetailApi(APIView):
+    permission_classes = [IsOrgMember]
+
+    @extend_schema(
+        operation_id="api_keys_revoke",
+        responses={204: None, **MEMBER_ERRORS, 404: _error("No such key of yours.")},
+        summary="Revoke one of your keys",
+    )
+    def delete(self, request, pk: int):
+        api_key = ApiKey.objects.filter(pk=pk, membership=request.user.membership, revoked_at__isnull=True).first()
+        if api_key is None:
+            raise NotFound("No such API key.")
+        services.api_key_revoke(api_key=api_key, actor=request.user, ip_address=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

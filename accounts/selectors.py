@@ -1,0 +1,245 @@
+"""Reads on an org's members: the Users list with its status, filters, ordering and counts.
+
+Status is derived in SQL from the membership's state and activity, against a cutoff of six
+calendar months before now that is computed once in Python and passed as a parameter:
+
+    invited                                          -> invite_pending
+    deactivated                                      -> deactivated
+    joined, last_active >= cutoff or added >= cutoff -> active
+    joined otherwise                                 -> inactive
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from dateutil.relativedelta import relativedelta
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import ORDERABLE_COLUMNS, SEARCHABLE_COLUMNS, STATUS_ORDER, ApiKey, Membership, Role, Status
+
+INACTIVE_AFTER = relativedelta(months=6)
+DEFAULT_ORDERING = "-last_active"
+ORDERINGS = tuple(name for key in ("status", *ORDERABLE_COLUMNS) for name in (key, f"-{key}"))
+
+USER_COLUMNS = (
+    "id",
+    "username",
+    "name",
+    "email",
+    "role",
+    "last_active",
+    "created_at",
+    "days_active",
+    "invited_by_email",
+    "deactivated_at",
+)
+
+
+def inactivity_cutoff(now: datetime | None = None) -> datetime:
+    """Six calendar months before ``now``: who was last active (or added) before it is inactive."""
+    return (now or timezone.now()) - INACTIVE_AFTER
+
+
+def _recent(cutoff: datetime) -> Q:
+    return Q(last_active__gte=cutoff) | Q(created_at__gte=cutoff)
+
+
+def status_condition(status: str, cutoff: datetime) -> Q:
+    """The WHERE condition of one status; written on plain columns so the planner can use indexes."""
+    if status == Status.INVITE_PENDING:
+        return Q(state=Membership.State.INVITED)
+    if status == Status.DEACTIVATED:
+        return Q(state=Membership.State.DEACTIVATED)
+    joined = Q(state=Membership.State.JOINED)
+    if status == Status.ACTIVE:
+        return joined & _recent(cutoff)
+    if status == Status.INACTIVE:
+        return joined & ~_recent(cutoff)  # Django's negation also counts a null last_active as not recent
+    raise ValueError(f"unknown status {status!r}")
+
+
+def status_expression(cutoff: datetime) -> Case:
+    return Case(
+        When(state=Membership.State.INVITED, then=Value(Status.INVITE_PENDING.value)),
+        When(state=Membership.State.DEACTIVATED, then=Value(Status.DEACTIVATED.value)),
+        When(_recent(cutoff), then=Value(Status.ACTIVE.value)),
+        default=Value(Status.INACTIVE.value),
+    )
+
+
+def status_rank_expression(cutoff: datetime) -> Case:
+    """The position of the status in STATUS_ORDER (invite_pending, active, inactive, deactivated)."""
+    return Case(
+        When(state=Membership.State.INVITED, then=Value(STATUS_ORDER.index(Status.INVITE_PENDING))),
+        When(state=Membership.State.DEACTIVATED, then=Value(STATUS_ORDER.index(Status.DEACTIVATED))),
+        When(_recent(cutoff), then=Value(STATUS_ORDER.index(Status.ACTIVE))),
+        default=Value(STATUS_ORDER.index(Status.INACTIVE)),
+        output_field=IntegerField(),
+    )
+
+
+def _order_by(ordering: str, cutoff: datetime) -> list:
+    descending = ordering.startswith("-")
+    key = ordering.lstrip("-")
+    if key == "status":
+        rank = status_rank_expression(cutoff)
+        expression = rank.desc() if descending else rank.asc()
+    else:
+        column = F(ORDERABLE_COLUMNS[key])
+        expression = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
+    return [expression, F("id").asc()]
+
+
+def _search_condition(search: str) -> Q:
+    condition = Q()
+    for column in SEARCHABLE_COLUMNS:
+        condition |= Q(**{f"{column}__icontains": search})
+    return condition
+
+
+def membership_filter(
+    queryset: QuerySet,
+    *,
+    cutoff: datetime,
+    search: str = "",
+    statuses: Iterable[str] = (),
+    role: str = "",
+) -> QuerySet:
+    if search:
+        queryset = queryset.filter(_search_condition(search))
+    statuses = list(dict.fromkeys(statuses))
+    if statuses:
+        condition = Q()
+        for status in statuses:
+            condition |= status_condition(status, cutoff)
+        queryset = queryset.filter(condition)
+    if role:
+        queryset = queryset.filter(role=role)
+    return queryset
+
+
+def membership_list(
+    *,
+    search: str = "",
+    statuses: Iterable[str] = (),
+    role: str = "",
+    ordering: str = DEFAULT_ORDERING,
+    now: datetime | None = None,
+) -> QuerySet:
+    """The Users list: memberships and pending invites with ``status``, filtered and ordered in SQL."""
+    if ordering not in ORDERINGS:
+        raise ValueError(f"unknown ordering {ordering!r}")
+    cutoff = inactivity_cutoff(now)
+    queryset = Membership.objects.only(*USER_COLUMNS).annotate(status=status_expression(cutoff))
+    queryset = membership_filter(queryset, cutoff=cutoff, search=search, statuses=statuses, role=role)
+    return queryset.order_by(*_order_by(ordering, cutoff))
+
+
+class StatusOrderedRows:
+    """The Users list ordered by status, sliceable like a queryset (for Django's Paginator).
+
+    Sorting 100,000 rows by a CASE expression that depends on "now" cannot use an index. But within
+    one status the order is by id, so a page is cut from one small query per status, each an
+    index scan in id order that stops after ``offset + limit`` rows; PostgreSQL merges them
+    (``UNION ALL ... ORDER BY rank, id``). The total comes from the plain filtered count.
+    """
+
+    def __init__(self, *, search: str, statuses: Iterable[str], role: str, descending: bool, now: datetime | None):
+        self.cutoff = inactivity_cutoff(now)
+        self.filters = {"search": search, "role": role}
+        chosen = set(statuses)
+        order = list(reversed(STATUS_ORDER)) if descending else list(STATUS_ORDER)
+        self.statuses = [status for status in order if not chosen or status in chosen]
+        self.descending = descending
+
+    def _base(self) -> QuerySet:
+        queryset = Membership.objects.only(*USER_COLUMNS)
+        return membership_filter(queryset, cutoff=self.cutoff, **self.filters)
+
+    def count(self) -> int:
+        queryset = self._base()
+        if len(self.statuses) < len(STATUS_ORDER):
+            condition = Q()
+            for status in self.statuses:
+                condition |= status_condition(status, self.cutoff)
+            queryset = queryset.filter(condition)
+        return queryset.count()
+
+    def __getitem__(self, window: slice) -> list[Membership]:
+        start, stop = window.start or 0, window.stop
+        parts = [
+            self._base()
+            .filter(status_condition(status, self.cutoff))
+            .annotate(status=Value(status.value), status_rank=Value(rank))
+            .order_by("id")[:stop]
+            for rank, status in enumerate(self.statuses)
+        ]
+        if not parts:
+            return []
+        merged = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        return list(merged.order_by("status_rank", "id")[start:stop])
+
+
+def membership_rows(
+    *,
+    search: str = "",
+    statuses: Iterable[str] = (),
+    role: str = "",
+    ordering: str = DEFAULT_ORDERING,
+    now: datetime | None = None,
+) -> QuerySet | StatusOrderedRows:
+    """What the paginated Users list slices: the list's queryset, or for the status orderings the
+    per-status merge above (same rows, same order)."""
+    if ordering in ("status", "-status"):
+        return StatusOrderedRows(
+            search=search, statuses=statuses, role=role, descending=ordering == "-status", now=now
+        )
+    return membership_list(search=search, statuses=statuses, role=role, ordering=ordering, now=now)
+
+
+def membership_get(*, pk: int, now: datetime | None = None) -> Membership | None:
+    cutoff = inactivity_cutoff(now)
+    return Membership.objects.annotate(status=status_expression(cutoff)).filter(pk=pk).first()
+
+
+def memberships_with_status(*, pks: Iterable[int], now: datetime | None = None) -> list[Membership]:
+    cutoff = inactivity_cutoff(now)
+    return list(Membership.objects.annotate(status=status_expression(cutoff)).filter(pk__in=list(pks)).order_by("id"))
+
+
+def membership_status_counts(*, search: str = "", role: str = "", now: datetime | None = None) -> dict[str, int]:
+    """How many rows have each status under the list's other filters (one aggregate query)."""
+    cutoff = inactivity_cutoff(now)
+    queryset = membership_filter(Membership.objects.all(), cutoff=cutoff, search=search, role=role)
+    aggregates = {status.value: Count("id", filter=status_condition(status, cutoff)) for status in STATUS_ORDER}
+    counts = queryset.aggregate(total=Count("id"), **aggregates)
+    return {**{status.value: counts[status.value] for status in STATUS_ORDER}, "total": counts["total"]}
+
+
+def memberships_by_email(emails: Iterable[str]) -> dict[str, Membership]:
+    """Existing memberships (any state) keyed by lower-cased e-mail, matching the member's account e-mail too."""
+    emails = [email.lower() for email in emails]
+    found = (
+        Membership.objects.select_related("user")
+        .annotate(email_lower=Lower("email"))
+        .filter(Q(email_lower__in=emails) | Q(user__email__in=emails))
+    )
+    result = {}
+    for membership in found:
+        result[membership.email.lower()] = membership
+        if membership.user is not None:
+            result[membership.user.email.lower()] = membership
+    return result
+
+
+def admin_count(*, exclude_pk: int | None = None) -> int:
+    queryset = Membership.objects.filter(state=Membership.State.JOINED, role=Role.ADMIN)
+    if exclude_pk is not None:
+        queryset = queryset.exclude(pk=exclude_pk)
+    return queryset.count()
+
+
+def api_keys_of(*, membership: Membership) -> QuerySet:
+    return ApiKey.objects.filter(membership=membership, revoked_at__isnull=True).order_by("-created_at", "-id")

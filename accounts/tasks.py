@@ -1,0 +1,62 @@
+"""Celery tasks of the accounts app. Thin: they render and send, and record the outcome."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection
+from django.template.loader import render_to_string
+
+from accounts.models import Invite
+from accounts.services import hash_token, invite_record_delivery
+from orgdash.core.services import organization_url
+
+logger = logging.getLogger(__name__)
+
+SEND_RETRIES = 5
+
+
+def invite_link(organization, token: str) -> str:
+    return f"{organization_url(organization)}invite/{token}/"
+
+
+def _render_invite_email(invite: Invite, token: str) -> EmailMultiAlternatives:
+    organization = connection.tenant
+    membership = invite.membership
+    context = {
+        "organization": organization,
+        "invite_url": invite_link(organization, token),
+        "email": membership.email,
+        "role": membership.get_role_display(),
+        "invited_by": membership.invited_by_email,
+        "expires_at": invite.expires_at,
+    }
+    subject = render_to_string("emails/invite_subject.txt", context).strip()
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("emails/invite.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[membership.email],
+    )
+    message.attach_alternative(render_to_string("emails/invite.html", context), "text/html")
+    return message
+
+
+@shared_task(bind=True, name="accounts.tasks.send_invite_email", max_retries=SEND_RETRIES, acks_late=True)
+def send_invite_email(self, *, invite_id: int, token: str) -> str:
+    """Sends the invite e-mail (runs in the org's schema). Retries with exponential backoff; each
+    attempt is counted on the Invite, with the last error, so admins can see a failing address."""
+    invite = Invite.objects.select_related("membership").filter(pk=invite_id).first()
+    if invite is None:
+        return "cancelled"
+    if invite.token_hash != hash_token(token):
+        return "superseded"  # resent since: this link is dead, do not mail it
+    try:
+        _render_invite_email(invite, token).send()
+    except Exception as exc:  # any transport error: record it and retry
+        logger.warning("invite e-mail %s to %s failed: %s", invite_id, invite.membership.email, exc)
+        invite_record_delivery(invite_id=invite_id, error=f"{type(exc).__name__}: {exc}")
+        raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 3600))
+    invite_record_delivery(invite_id=invite_id)
+    return "sent"

@@ -1,0 +1,17 @@
+"""The Audit log tab of the dashboard: the page shell; rows come from ``GET /api/v1/audit/``."""
+
+from django.shortcuts import render
+
+from accounts.api.audit import AuditPagination
+from accounts.audit_selectors import audit_actions
+from orgdash.core.decorators import org_admin_required
+
+
+@org_admin_required
+def audit_tab(request):
+    context = {
+        "active_tab": "audit",
+        "page_size": AuditPagination.page_size,
+        "actions": audit_actions(),
+    }
+    return render(request, "dashboard/audit.html", context)

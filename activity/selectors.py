@@ -1,0 +1,90 @@
+"""Reads of the activity aggregates. One small query per answer; raw activity rows are never read.
+
+Figures describe the window they were computed for: ``end`` is the UTC day of the last refresh
+(today, except in the minute after midnight UTC before the next refresh).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import connection
+
+from activity.aggregates import CUMULATIVE, DAILY, STATE, TOTAL, organization_created_day
+from activity.periods import Window, period_window, today_utc
+
+
+@dataclass(frozen=True)
+class ActivityFigures:
+    period: str
+    window: Window
+    computed_at: dt.datetime | None
+    series: list[dict]
+    total_active_users: int | None = None
+
+    def as_summary(self) -> dict:
+        return {
+            "period": self.period,
+            "start": self.window.start.isoformat(),
+            "end": self.window.end.isoformat(),
+            "total_active_users": self.total_active_users,
+            "series": self.series,
+            "computed_at": self.computed_at,
+        }
+
+    def as_timeseries(self) -> dict:
+        return {
+            "period": self.period,
+            "start": self.window.start.isoformat(),
+            "end": self.window.end.isoformat(),
+            "series": self.series,
+            "computed_at": self.computed_at,
+        }
+
+
+def _points(start: dt.date, values: list[int]) -> list[dict]:
+    return [
+        {"date": (start + dt.timedelta(days=i)).isoformat(), "active_users": value} for i, value in enumerate(values)
+    ]
+
+
+def activity_summary(*, period: str) -> ActivityFigures | None:
+    """The period's unique active users and their cumulative series; None if never computed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT total.start, total."end", total.total_active_users, state.computed_at,
+                       (SELECT array_agg(c.cumulative_users ORDER BY c.day) FROM {CUMULATIVE} AS c
+                        WHERE c.period = total.period)
+                FROM {TOTAL} AS total CROSS JOIN {STATE} AS state WHERE total.period = %s""",
+            [period],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    start, end, total, computed_at, values = row
+    return ActivityFigures(period, Window(start, end), computed_at, _points(start, values or []), total)
+
+
+def activity_timeseries(*, period: str) -> ActivityFigures | None:
+    """Users active on each day of the period, zeros included; None if never computed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT total.start, total."end", state.computed_at,
+                       (SELECT array_agg(coalesce(daily.active_users, 0) ORDER BY series.day)
+                        FROM generate_series(total.start, total."end", interval '1 day') AS series(day)
+                        LEFT JOIN {DAILY} AS daily ON daily.day = series.day::date)
+                FROM {TOTAL} AS total CROSS JOIN {STATE} AS state WHERE total.period = %s""",
+            [period],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    start, end, computed_at, values = row
+    return ActivityFigures(period, Window(start, end), computed_at, _points(start, values or []))
+
+
+def activity_not_computed(*, period: str, today: dt.date | None = None) -> ActivityFigures:
+    """Zeros over the period's window, for an org whose aggregates were never computed."""
+    window = period_window(
+        period, today=today or today_utc(), first_activity_day=None, created_day=organization_created_day()
+    )
+    return ActivityFigures(period, window, None, _points(window.start, [0] * window.days), 0)

@@ -1,0 +1,108 @@
+"""API keys: own keys over the API (shown once, hashed, revocable), the command, host binding."""
+
+import hashlib
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import Client
+
+from accounts.models import ApiKey, AuditEvent
+from tests.accounts.conftest import bearer, key_for
+from tests.conftest import host_of, login
+
+
+@pytest.fixture
+def member_client(acme_client):
+    assert login(acme_client, "member@acme.test").status_code == 302
+    return acme_client
+
+
+def test_member_creates_lists_uses_and_revokes_own_key(member_client, acme):
+    created = member_client.post("/api/v1/api-keys/", {"label": "laptop"}, content_type="application/json")
+    assert created.status_code == 201
+    body = created.json()
+    secret = body["key"]
+    assert secret.startswith(body["prefix"]) and body["label"] == "laptop"
+    listed = member_client.get("/api/v1/api-keys/").json()
+    assert [k["id"] for k in listed] == [body["id"]]
+    assert "key" not in listed[0]  # the secret is never shown again
+    connection.set_tenant(acme)
+    stored = ApiKey.objects.get(pk=body["id"])
+    assert stored.key_hash == hashlib.sha256(secret.encode()).hexdigest() and secret not in stored.key_hash
+    assert AuditEvent.objects.filter(action="api_key.create", target_repr="member@acme.test").exists()
+    keyed = Client(HTTP_HOST=host_of("acme"), **bearer(secret))
+    assert keyed.get("/api/v1/api-keys/").status_code == 200
+    assert keyed.get("/api/v1/users/").status_code == 403  # a member's key is a member
+    assert member_client.delete(f"/api/v1/api-keys/{body['id']}/").status_code == 204
+    assert keyed.get("/api/v1/api-keys/").status_code == 401
+    assert member_client.delete(f"/api/v1/api-keys/{body['id']}/").status_code == 404
+    assert member_client.get("/api/v1/api-keys/").json() == []
+
+
+def test_keys_of_others_are_invisible_and_cannot_be_revoked(member_client, acme):
+    other_secret = key_for(acme, "viewer@acme.test")
+    connection.set_tenant(acme)
+    other = ApiKey.objects.get(key_hash=hashlib.sha256(other_secret.encode()).hexdigest())
+    connection.set_schema_to_public()
+    assert member_client.get("/api/v1/api-keys/").json() == []
+    assert member_client.delete(f"/api/v1/api-keys/{other.pk}/").status_code == 404
+    assert Client(HTTP_HOST=host_of("acme"), **bearer(other_secret)).get("/api/v1/api-keys/").status_code == 200
+
+
+def test_api_key_endpoints_refuse_anonymous_staff_without_membership_and_service_keys(acme_client, acme):
+    assert acme_client.get("/api/v1/api-keys/").status_code == 401
+    assert acme_client.post("/api/v1/api-keys/", {}, content_type="application/json").status_code == 401
+    service = Client(HTTP_HOST=host_of("acme"), **bearer(key_for(acme, None)))
+    assert service.get("/api/v1/api-keys/").status_code == 403
+    assert login(acme_client, "support@orgdash.test").status_code == 302
+    assert acme_client.get("/api/v1/api-keys/").status_code == 403
+    too_long = acme_client.post("/api/v1/api-keys/", {"label": "x" * 101}, content_type="application/json")
+    assert too_long.status_code in (400, 403)
+
+
+def test_label_validation(member_client):
+    response = member_client.post("/api/v1/api-keys/", {"label": "x" * 101}, content_type="application/json")
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["label"]
+
+
+def test_a_key_works_only_on_its_own_orgs_host(acme, globex, public_client):
+    secret = key_for(acme, "admin@acme.test")
+    assert Client(HTTP_HOST=host_of("acme"), **bearer(secret)).get("/api/v1/users/").status_code == 200
+    assert Client(HTTP_HOST=host_of("globex"), **bearer(secret)).get("/api/v1/users/").status_code == 401
+    garbage = Client(HTTP_HOST=host_of("acme"), HTTP_AUTHORIZATION="Bearer odk_not-a-key")
+    assert garbage.get("/api/v1/users/").status_code == 401
+
+
+def test_create_api_key_command_prints_a_working_key(acme):
+    out = StringIO()
+    call_command("create_api_key", "--org", "acme", "--email", "ADMIN@acme.test", stdout=out)
+    secret = out.getvalue().strip()
+    assert secret.startswith("odk_")
+    connection.set_schema_to_public()
+    assert Client(HTTP_HOST=host_of("acme"), **bearer(secret)).get("/api/v1/users/").status_code == 200
+
+
+def test_create_api_key_command_service_key(acme):
+    out = StringIO()
+    call_command("create_api_key", "--org", "acme", "--service", "--label", "ingest", stdout=out)
+    secret = out.getvalue().strip()
+    connection.set_tenant(acme)
+    key = ApiKey.objects.get(key_hash=hashlib.sha256(secret.encode()).hexdigest())
+    assert key.kind == ApiKey.Kind.SERVICE and key.membership is None and key.label == "ingest"
+    connection.set_schema_to_public()
+    assert Client(HTTP_HOST=host_of("acme"), **bearer(secret)).get("/api/v1/users/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--org", "nope", "--email", "admin@acme.test"], "No organization"),
+        (["--org", "acme", "--email", "stranger@example.test"], "not a member"),
+        (["--org", "acme", "--email", "admin@globex.test"], "not a member"),
+    ],
+)
+def test_create_api_key_command_errors(acme, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("create_api_key", *args, stdout=StringIO())

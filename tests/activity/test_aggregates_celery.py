@@ -1,0 +1,131 @@
+"""The beat dispatcher, through a real Celery worker process and the real Redis broker: it fans
+out one refresh per org, each runs in its org's schema and leaves aggregates that match the rows."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from accounts.models import Membership
+from activity.models import ActivityDay, AggregateState, DailyActiveUsers, PeriodCumulative, PeriodTotal
+from activity.periods import PERIODS
+from activity.selectors import activity_summary, activity_timeseries
+from activity.tasks import refresh_all_organizations
+from orgdash.celery import app as celery_app
+from orgdash.core.models import Organization
+from tests.factories import make_member, make_user
+
+
+@pytest.fixture
+def committed(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        yield
+        connection.set_schema_to_public()
+
+
+@pytest.fixture
+def worker(committed):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "orgdash.settings.test",
+        "DJANGO_DATABASE_NAME": connection.settings_dict["NAME"],
+        "PYTHONUNBUFFERED": "1",
+    }
+    celery_app.control.purge()
+    log_path = settings.BASE_DIR / "test-artifacts" / "celery-worker.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log = open(log_path, "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "orgdash", "worker", "--pool=solo", "--loglevel=INFO",
+         "--without-gossip", "--without-mingle", "--hostname", f"aggregates-test-{uuid.uuid4().hex[:8]}@%h"],
+        cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not celery_app.control.ping(timeout=0.5):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Celery worker did not start; see {log_path}")
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _reset_aggregates():
+    for model in (DailyActiveUsers, PeriodCumulative, PeriodTotal, AggregateState):
+        model.objects.all().delete()
+
+
+def _brute_force_totals(today: dt.date) -> dict[str, int]:
+    """Unique members active in each period's window (the window as the API reports it)."""
+    rows = list(ActivityDay.objects.filter(day__lte=today).values_list("membership_id", "day"))
+    totals = {}
+    for period in PERIODS:
+        summary = activity_summary(period=period)
+        start = dt.date.fromisoformat(summary.as_summary()["start"])
+        totals[period] = len({member for member, day in rows if start <= day <= today})
+    return totals
+
+
+def test_beat_dispatcher_refreshes_every_org_in_a_worker(worker):
+    organizations = {org.slug: org for org in Organization.objects.filter(slug__in=["acme", "globex"])}
+    today = timezone.now().astimezone(dt.UTC).date()
+    tag = uuid.uuid4().hex[:8]
+    created = []
+    with tenant_context(organizations["acme"]):
+        _reset_aggregates()
+        for i in range(4):
+            member = make_member(user=make_user(email=f"celery-{tag}-{i}@example.test"))
+            created.append(member)
+            for offset in range(0, 200, 17 + 11 * i):
+                day = today - dt.timedelta(days=offset)
+                moment = dt.datetime.combine(day, dt.time(10), dt.UTC)
+                ActivityDay.objects.create(membership=member, day=day, first_seen=moment, last_seen=moment)
+    with tenant_context(organizations["globex"]):
+        _reset_aggregates()
+    queued_at = timezone.now()
+    try:
+        assert refresh_all_organizations.delay() is not None
+        deadline = time.monotonic() + 60
+        done = {}
+        while time.monotonic() < deadline and len(done) < 2:
+            for slug, org in organizations.items():
+                with tenant_context(org):
+                    state = AggregateState.objects.filter(computed_at__gte=queued_at).first()
+                if state is not None:
+                    done[slug] = state
+            time.sleep(0.3)
+        assert set(done) == {"acme", "globex"}, "each org was refreshed by the worker, in its own schema"
+        with tenant_context(organizations["acme"]):
+            totals = {period: activity_summary(period=period).total_active_users for period in PERIODS}
+            assert totals == _brute_force_totals(done["acme"].computed_for_day)
+            assert totals["6m"] >= 4
+            daily = {p["date"]: p["active_users"] for p in activity_timeseries(period="30d").as_timeseries()["series"]}
+            per_day = defaultdict(int)
+            for day in ActivityDay.objects.filter(day__gt=today - dt.timedelta(days=30)).values_list("day", flat=True):
+                per_day[day.isoformat()] += 1
+            assert daily == {d: per_day.get(d, 0) for d in daily}
+    finally:
+        with tenant_context(organizations["acme"]):
+            ActivityDay.objects.filter(membership__in=created).delete()
+            user_ids = [member.user_id for member in created]
+            Membership.objects.filter(pk__in=[member.pk for member in created]).delete()
+            # From the org's schema, so the deletion can check the org's references to the users.
+            get_user_model().objects.filter(pk__in=user_ids).delete()
+            _reset_aggregates()
+        with tenant_context(organizations["globex"]):
+            _reset_aggregates()
