@@ -4,11 +4,11 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F
-from django.db.models.functions import Upper
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 
 # Columns the Users list can be ordered by (API ``ordering`` name -> column). Each gets two btree
-# indexes, (column ASC NULLS LAST, id) and (column DESC NULLS LAST, id), so the first page of any
+# indexes, (key ASC NULLS LAST, id) and (key DESC NULLS LAST, id), so the first page of any
 # ordering is an index scan; ties always break by ascending id.
 ORDERABLE_COLUMNS = {
     "last_active": "last_active",
@@ -22,12 +22,20 @@ ORDERABLE_COLUMNS = {
 SEARCHABLE_COLUMNS = ("email", "username", "name")
 
 
+def ordering_key(column: str):
+    """What a column sorts by: names case-insensitively (the database's collation may be bytewise)."""
+    return Lower(column) if column == "name" else F(column)
+
+
 def _ordering_indexes() -> list[models.Index]:
     indexes = []
     for column in ORDERABLE_COLUMNS.values():
         short = column.replace("_", "")[:10]
-        indexes.append(models.Index(F(column).asc(nulls_last=True), F("id").asc(), name=f"membership_{short}_asc"))
-        indexes.append(models.Index(F(column).desc(nulls_last=True), F("id").asc(), name=f"membership_{short}_desc"))
+        if column == "name":
+            short = "lowername"
+        key = ordering_key(column)
+        indexes.append(models.Index(key.asc(nulls_last=True), F("id").asc(), name=f"membership_{short}_asc"))
+        indexes.append(models.Index(key.desc(nulls_last=True), F("id").asc(), name=f"membership_{short}_desc"))
     return indexes
 
 

@@ -17,7 +17,16 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, W
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.models import ORDERABLE_COLUMNS, SEARCHABLE_COLUMNS, STATUS_ORDER, ApiKey, Membership, Role, Status
+from accounts.models import (
+    ORDERABLE_COLUMNS,
+    SEARCHABLE_COLUMNS,
+    STATUS_ORDER,
+    ApiKey,
+    Membership,
+    Role,
+    Status,
+    ordering_key,
+)
 
 INACTIVE_AFTER = relativedelta(months=6)
 DEFAULT_ORDERING = "-last_active"
@@ -87,7 +96,7 @@ def _order_by(ordering: str, cutoff: datetime) -> list:
         rank = status_rank_expression(cutoff)
         expression = rank.desc() if descending else rank.asc()
     else:
-        column = F(ORDERABLE_COLUMNS[key])
+        column = ordering_key(ORDERABLE_COLUMNS[key])
         expression = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
     return [expression, F("id").asc()]
 
@@ -193,9 +202,7 @@ def membership_rows(
     """What the paginated Users list slices: the list's queryset, or for the status orderings the
     per-status merge above (same rows, same order)."""
     if ordering in ("status", "-status"):
-        return StatusOrderedRows(
-            search=search, statuses=statuses, role=role, descending=ordering == "-status", now=now
-        )
+        return StatusOrderedRows(search=search, statuses=statuses, role=role, descending=ordering == "-status", now=now)
     return membership_list(search=search, statuses=statuses, role=role, ordering=ordering, now=now)
 
 

@@ -357,6 +357,7 @@ def seed_demo(
             progress("removing the previous seeded users", 0.0)
             result.deleted = delete_seeded(slug)
         progress("planning people", 0.02)
+        _drop_plan_tables()
         people = plan_people(users=users, days=days, seed=seed, as_of=as_of)
         result.people = len(people)
         bulk = len(people) >= BULK_LOAD_MIN_PEOPLE
@@ -386,6 +387,7 @@ def seed_demo(
             )
             for model in (Membership, ActivityDay):
                 cursor.execute(f"ANALYZE {_table(model)}")
+        _drop_plan_tables()
         AuditEvent.objects.create(
             actor_email="seed_demo",
             action="demo_seeded",
@@ -395,6 +397,13 @@ def seed_demo(
         progress("committing", 0.99)
     progress("done", 1.0)
     return result
+
+
+def _drop_plan_tables() -> None:
+    # Temporary tables go with the transaction, but inside a caller's transaction (tests) they
+    # would outlive this run.
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS seed_member, seed_profile, seed_old")
 
 
 _MEMBER_COLUMNS = (

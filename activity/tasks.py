@@ -21,7 +21,7 @@ def refresh_all_organizations() -> int:
     # A refresh still waiting when the next round is queued is redundant: let it expire.
     expires = max(settings.ORGDASH_ACTIVITY_REFRESH_SECONDS * 2, 60)
     queued = 0
-    for organization in Organization.objects.exclude(schema_name=get_public_schema_name()).iterator():
+    for organization in list(Organization.objects.exclude(schema_name=get_public_schema_name())):
         # Queued inside the org's context, tenant-schemas-celery sends its schema with the task.
         with tenant_context(organization):
             refresh_organization_activity.apply_async(expires=expires)

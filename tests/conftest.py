@@ -53,7 +53,8 @@ def django_db_setup(django_test_environment, django_db_blocker):
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         # The live server's request threads may still be disconnecting; the database cannot be
-        # dropped while they are.
+        # dropped while they are. (A fresh connection: the session's own may have been cut.)
+        connection.close()
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"

@@ -1,13 +1,14 @@
 """Capture endpoints: batch ingestion of activity from other services, and logging a run."""
 
 from django.db import connection
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.serializers import ErrorSerializer
 from activity.middleware import is_sdk_client, note_activity
 from activity.models import ActivityKind, Run
 from activity.recording import recorder
@@ -17,6 +18,10 @@ from orgdash.api.permissions import IsOrgAdmin, IsOrgMember
 
 # 10,000 events of long e-mail addresses fit well within this; anything bigger is refused unread.
 MAX_INGESTION_BODY_BYTES = 8 * 1024 * 1024
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=ErrorSerializer, description=description)
 
 
 class MayIngestActivity(BasePermission):
@@ -39,15 +44,25 @@ class ActivityEventsView(APIView):
         events = serializers.ListField(child=serializers.DictField(), max_length=MAX_EVENTS_PER_BATCH)
 
     @extend_schema(
+        operation_id="activity_events_ingest",
         request=EventsInput,
         responses={
             202: inline_serializer(
                 "ActivityIngestResult",
                 {
                     "accepted": serializers.IntegerField(),
-                    "rejected": serializers.ListField(child=serializers.DictField()),
+                    "rejected": serializers.ListField(
+                        child=inline_serializer(
+                            "ActivityEventRejected",
+                            {"index": serializers.IntegerField(), "reason": serializers.CharField()},
+                        )
+                    ),
                 },
-            )
+            ),
+            400: _error(f"Not a list of events, or more than {MAX_EVENTS_PER_BATCH:,} of them."),
+            401: _error("Not authenticated."),
+            403: _error("Neither an admin of this organization nor its service key."),
+            413: _error(f"The body is larger than {MAX_INGESTION_BODY_BYTES:,} bytes."),
         },
         description=(
             f"Reports activity in bulk (at most {MAX_EVENTS_PER_BATCH:,} events). Each event "
@@ -91,8 +106,14 @@ class RunCreateView(APIView):
         name = serializers.CharField(max_length=200)
 
     @extend_schema(
+        operation_id="runs_create",
         request=RunInput,
-        responses={201: RunOutput},
+        responses={
+            201: RunOutput,
+            400: _error("Invalid input: `detail` and `errors` by field."),
+            401: _error("Not authenticated."),
+            403: _error("Not a member of this organization (support staff and service keys log no runs)."),
+        },
         description=(
             "Logs a run. It counts as the member's activity: `sdk` when the client identifies as the SDK "
             "(`User-Agent: orgdash-sdk/<version>` or `X-Orgdash-Client: sdk`), `run_logged` otherwise."

@@ -15,12 +15,38 @@ class Conflict(exceptions.APIException):
 
 
 def _flatten(detail):
-    if isinstance(detail, dict):
-        return {
-            key: _flatten(value) if isinstance(value, dict) else [str(v) for v in _as_list(value)]
-            for key, value in detail.items()
-        }
-    return {"non_field_errors": [str(v) for v in _as_list(detail)]}
+    """``{"field": ["message", ...]}``, one level deep whatever DRF nested: a list item's errors
+    (keyed by index) become "Item N: message" under the list's field, a nested object's errors
+    are keyed "field.subfield"."""
+    if not isinstance(detail, dict):
+        return {"non_field_errors": _messages(detail)}
+    errors: dict[str, list[str]] = {}
+    for key, value in detail.items():
+        _collect(errors, str(key), value)
+    return errors
+
+
+def _collect(errors: dict, field: str, value, prefix: str = "") -> None:
+    if isinstance(value, dict):
+        for key, nested in value.items():
+            if isinstance(key, int) or str(key).isdigit():
+                _collect(errors, field, nested, f"{prefix}Item {int(key) + 1}: ")
+            else:
+                _collect(errors, f"{field}.{key}", nested, prefix)
+        return
+    for index, item in enumerate(_as_list(value)):
+        if isinstance(item, dict) and item:  # a list of objects: DRF gives one dict per item
+            _collect(errors, field, {index: item}, prefix)
+        elif isinstance(item, list):
+            _collect(errors, field, item, prefix)
+        elif not isinstance(item, dict):
+            errors.setdefault(field, []).append(prefix + str(item))
+
+
+def _messages(value) -> list[str]:
+    collected: dict[str, list[str]] = {}
+    _collect(collected, "non_field_errors", value)
+    return collected.get("non_field_errors", [])
 
 
 def _as_list(value):

@@ -187,3 +187,24 @@ def test_security_headers(acme, acme_client, path):
     if path != "/accounts/login/":
         cookie = acme_client.cookies["sessionid"]
         assert cookie["httponly"] and not cookie["domain"]  # host-only: one session per org host
+
+
+def test_api_keys_are_stored_only_as_hashes(in_acme):
+    from accounts.models import ApiKey, Membership
+    from accounts.services import api_key_create
+    from orgdash.api.authentication import hash_api_key
+
+    api_key, secret = api_key_create(membership=Membership.objects.get(email="member@acme.test"))
+    stored = ApiKey.objects.filter(pk=api_key.pk).values().get()
+    assert stored["key_hash"] == hash_api_key(secret)
+    assert secret not in str(stored.values())
+    assert len(secret) >= 40  # 256 random bits behind the prefix
+
+
+def test_production_hashes_passwords_with_argon2():
+    from orgdash.settings import base
+
+    assert base.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    argon2 = hashers.Argon2PasswordHasher()
+    encoded = argon2.encode("a password", argon2.salt())
+    assert encoded.startswith("argon2$argon2id$")

@@ -1,7 +1,6 @@
 """``manage.py seed_demo --org SLUG [--users N] [--days D] [--seed S]``: a living demo org."""
 
 import datetime as dt
-import sys
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -27,12 +26,13 @@ class Progress:
         elapsed = time.monotonic() - self.started
         line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {fraction:4.0%} {step} ({elapsed:.0f} s)"
         if self.interactive:
-            self.stream.write(f"\r\033[K{line}")
-            if fraction >= 1:
-                self.stream.write("\n")
+            self._write(f"\r\033[K{line}" + ("\n" if fraction >= 1 else ""))
         else:
-            self.stream.write(line + "\n")
+            self._write(line + "\n")
         self.stream.flush()
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text, style_func=lambda plain: plain, ending="")
 
 
 class Command(BaseCommand):
@@ -62,7 +62,7 @@ class Command(BaseCommand):
             raise CommandError(f"No organization with slug '{org}'. Create it with create_org first.")
         end = self._as_of(as_of)
         started = time.monotonic()
-        progress = Progress(sys.stderr) if options["verbosity"] > 0 else (lambda step, fraction: None)
+        progress = Progress(self.stderr) if options["verbosity"] > 0 else (lambda step, fraction: None)
         try:
             result = seed_demo(
                 organization=organization,

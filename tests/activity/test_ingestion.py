@@ -1,0 +1,274 @@
+"""POST /api/v1/activity/events/: batch ingestion of activity reported by other services."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import Membership
+from accounts.services import api_key_create
+from activity.models import ActivityDay, ActivityDirtyDay, ActivityKind
+from tests.conftest import login
+from tests.factories import make_member, make_pending_invite
+
+EVENTS = "/api/v1/activity/events/"
+
+
+def key_of(org, email: str | None) -> str:
+    connection.set_tenant(org)
+    try:
+        membership = Membership.objects.get(email__iexact=email) if email else None
+        return api_key_create(membership=membership)[1]
+    finally:
+        connection.set_schema_to_public()
+
+
+def post(client, events, secret: str | None = None, **extra):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
+    body = events if isinstance(events, str) else json.dumps({"events": events})
+    return client.post(EVENTS, body, content_type="application/json", **headers, **extra)
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@pytest.fixture
+def service_key(acme):
+    return key_of(acme, None)
+
+
+@pytest.fixture
+def people(acme):
+    """Two members of acme (one addressed by username) and their state before ingestion."""
+    connection.set_tenant(acme)
+    alice = make_member()
+    bob = make_member()
+    connection.set_schema_to_public()
+    return alice, bob
+
+
+def rows_of(org, membership) -> dict[dt.date, tuple[int, dt.datetime, dt.datetime]]:
+    connection.set_tenant(org)
+    try:
+        return {
+            row.day: (row.kinds, row.first_seen, row.last_seen)
+            for row in ActivityDay.objects.filter(membership=membership)
+        }
+    finally:
+        connection.set_schema_to_public()
+
+
+def refreshed(org, membership) -> Membership:
+    connection.set_tenant(org)
+    try:
+        return Membership.objects.get(pk=membership.pk)
+    finally:
+        connection.set_schema_to_public()
+
+
+def test_each_event_is_judged_on_its_own_and_the_good_ones_are_written(acme, acme_client, service_key, people):
+    alice, bob = people
+    now = timezone.now().replace(microsecond=0)
+    yesterday = now - dt.timedelta(days=1)
+    connection.set_tenant(acme)
+    invitee = make_pending_invite()
+    connection.set_schema_to_public()
+    events = [
+        {"user": alice.email.upper(), "kind": "login", "timestamp": iso(yesterday)},  # 0: e-mail, any case
+        {"user": bob.username, "kind": "sdk", "timestamp": iso(now - dt.timedelta(hours=1))},  # 1: username
+        {"user": "nobody@acme.test", "kind": "api", "timestamp": iso(now)},  # 2
+        {"user": alice.email, "kind": "dancing", "timestamp": iso(now)},  # 3
+        {"user": alice.email, "kind": "api", "timestamp": "yesterday-ish"},  # 4
+        {"user": alice.email, "kind": "api", "timestamp": iso(now + dt.timedelta(hours=2))},  # 5: future
+        {"user": alice.email, "kind": "api", "timestamp": "1999-12-31T23:59:59Z"},  # 6: too old
+        "not an event",  # 7
+        {"kind": "api", "timestamp": iso(now)},  # 8: no user
+        {"user": invitee.email, "kind": "api", "timestamp": iso(now)},  # 9: has not joined
+        {"user": alice.email, "kind": "page_view", "timestamp": iso(yesterday + dt.timedelta(minutes=5))},  # 10
+        {"user": alice.email, "kind": "run_logged", "timestamp": iso(now + dt.timedelta(minutes=2))},  # 11: skew
+    ]
+    response = post(acme_client, events, service_key)
+    assert response.status_code == 202
+    body = response.json()
+    assert body["accepted"] == 4
+    rejected = {item["index"]: item["reason"] for item in body["rejected"]}
+    assert sorted(rejected) == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert "nobody@acme.test" in rejected[2]
+    assert "dancing" in rejected[3] and "page_view" in rejected[3]
+    assert "ISO 8601" in rejected[4]
+    assert "future" in rejected[5]
+    assert "2000" in rejected[6]
+    assert "user" in rejected[8]
+
+    alice_rows = rows_of(acme, alice)
+    assert alice_rows[yesterday.date()] == (
+        ActivityKind.LOGIN | ActivityKind.PAGE_VIEW,
+        yesterday,
+        yesterday + dt.timedelta(minutes=5),
+    )
+    assert alice_rows[now.date()][0] == ActivityKind.RUN_LOGGED
+    assert rows_of(acme, bob) == {
+        (now - dt.timedelta(hours=1)).date(): (
+            ActivityKind.SDK,
+            now - dt.timedelta(hours=1),
+            now - dt.timedelta(hours=1),
+        )
+    }
+    alice_now = refreshed(acme, alice)
+    assert alice_now.days_active == len(alice_rows)
+    assert alice_now.last_active == now + dt.timedelta(minutes=2)
+
+
+def test_sending_the_same_batch_twice_changes_nothing(acme, acme_client, service_key, people):
+    alice, bob = people
+    now = timezone.now().replace(microsecond=0)
+    events = [
+        {"user": person.email, "kind": kind, "timestamp": iso(now - dt.timedelta(days=days, hours=hours))}
+        for person in (alice, bob)
+        for days in (0, 3, 40)
+        for hours, kind in ((1, "api"), (2, "sdk"))
+    ]
+    assert post(acme_client, events, service_key).json() == {"accepted": 12, "rejected": []}
+    first = (rows_of(acme, alice), rows_of(acme, bob), refreshed(acme, alice), refreshed(acme, bob))
+    connection.set_tenant(acme)
+    ActivityDirtyDay.objects.all().delete()
+    connection.set_schema_to_public()
+
+    assert post(acme_client, events, service_key).json() == {"accepted": 12, "rejected": []}
+    second = (rows_of(acme, alice), rows_of(acme, bob), refreshed(acme, alice), refreshed(acme, bob))
+    assert first[:2] == second[:2]
+    for before, after in zip(first[2:], second[2:], strict=True):
+        assert (before.days_active, before.last_active) == (after.days_active, after.last_active)
+    assert second[2].days_active == 3
+    # Nothing changed, so no day needs its aggregates refreshed.
+    connection.set_tenant(acme)
+    assert not ActivityDirtyDay.objects.exists()
+
+
+def test_backfill_counts_new_days_marks_them_and_never_moves_last_active_back(acme, acme_client, service_key, people):
+    alice, _ = people
+    now = timezone.now().replace(microsecond=0)
+    post(acme_client, [{"user": alice.email, "kind": "api", "timestamp": iso(now)}], service_key)
+    connection.set_tenant(acme)
+    ActivityDirtyDay.objects.all().delete()
+    connection.set_schema_to_public()
+
+    old = [now - dt.timedelta(days=days) for days in (30, 31, 400)]
+    events = [{"user": alice.email, "kind": "page_view", "timestamp": iso(moment)} for moment in old]
+    events.append({"user": alice.email, "kind": "page_view", "timestamp": iso(now - dt.timedelta(minutes=1))})
+    assert post(acme_client, events, service_key).json()["accepted"] == 4
+
+    after = refreshed(acme, alice)
+    assert after.last_active == now  # the backfill is older than what was already known
+    assert after.days_active == 4
+    connection.set_tenant(acme)
+    assert set(ActivityDirtyDay.objects.values_list("day", flat=True)) == {moment.date() for moment in old}
+    assert ActivityDay.objects.get(membership=alice, day=now.date()).kinds == ActivityKind.API | ActivityKind.PAGE_VIEW
+
+
+def test_a_deactivated_member_keeps_past_activity_but_nothing_after_deactivation(acme, acme_client, service_key):
+    connection.set_tenant(acme)
+    gone_at = timezone.now().replace(microsecond=0) - dt.timedelta(days=10)
+    member = make_member(state=Membership.State.DEACTIVATED, deactivated_at=gone_at)
+    connection.set_schema_to_public()
+    events = [
+        {"user": member.email, "kind": "api", "timestamp": iso(gone_at - dt.timedelta(days=1))},
+        {"user": member.email, "kind": "api", "timestamp": iso(gone_at + dt.timedelta(days=1))},
+    ]
+    body = post(acme_client, events, service_key).json()
+    assert body["accepted"] == 1
+    assert body["rejected"] == [{"index": 1, "reason": "the user was deactivated at that time"}]
+    assert refreshed(acme, member).days_active == 1
+
+
+def test_members_of_another_org_are_unknown_here(acme, globex, acme_client, service_key):
+    events = [{"user": "admin@globex.test", "kind": "api", "timestamp": iso(timezone.now())}]
+    body = post(acme_client, events, service_key).json()
+    assert body["accepted"] == 0 and body["rejected"][0]["index"] == 0
+    connection.set_tenant(globex)
+    assert not ActivityDay.objects.exists()
+
+
+def test_at_most_ten_thousand_events(acme, acme_client, service_key, people):
+    alice, _ = people
+    now = timezone.now()
+    event = {"user": alice.email, "kind": "api", "timestamp": iso(now)}
+    response = post(acme_client, [event] * 10_001, service_key)
+    assert response.status_code == 400
+    body = response.json()
+    assert "10,000" in body["detail"] and "10,001" in body["detail"]
+    assert "events" in body["errors"]
+    assert rows_of(acme, alice) == {}
+
+    response = post(acme_client, [event] * 10_000, service_key)
+    assert response.status_code == 202
+    assert response.json() == {"accepted": 10_000, "rejected": []}
+
+
+def test_writing_is_bulk_not_one_query_per_event(acme, acme_client, service_key):
+    connection.set_tenant(acme)
+    members = [make_member() for _ in range(30)]
+    connection.set_schema_to_public()
+    now = timezone.now()
+
+    def queries_for(count: int) -> int:
+        events = [
+            {
+                "user": members[index % len(members)].email,
+                "kind": "api",
+                "timestamp": iso(now - dt.timedelta(days=index % 50, minutes=index)),
+            }
+            for index in range(count)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            assert post(acme_client, events, service_key).status_code == 202
+        return len(captured.captured_queries)
+
+    queries_for(1)  # the key's first use of the minute writes its last-used time
+    assert queries_for(3) == queries_for(900)
+
+
+def test_bad_bodies_are_clear_400s(acme, acme_client, service_key):
+    for body in ('{"events": "lots"}', "[1, 2]", "{}", "not json"):
+        response = post(acme_client, body, service_key)
+        assert response.status_code == 400, body
+        assert response.json()["detail"]
+    assert post(acme_client, [], service_key).json() == {"accepted": 0, "rejected": []}
+
+
+def test_admins_may_ingest_with_their_key_or_session_and_members_may_not(acme, acme_client, people):
+    alice, _ = people
+    event = [{"user": alice.email, "kind": "api", "timestamp": iso(timezone.now())}]
+    assert post(acme_client, event, key_of(acme, "admin@acme.test")).status_code == 202
+    assert post(acme_client, event, key_of(acme, "member@acme.test")).status_code == 403
+    assert post(acme_client, event, key_of(acme, "viewer@acme.test")).status_code == 403
+    assert post(acme_client, event).status_code == 401
+    assert login(acme_client, "admin@acme.test").status_code == 302
+    assert post(acme_client, event).status_code == 202
+
+
+def test_a_service_key_can_ingest_and_nothing_else(acme, acme_client, service_key):
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {service_key}"}
+    for path in ("/api/v1/users/", "/api/v1/users/export.csv", "/api/v1/activity/summary/", "/api/v1/api-keys/"):
+        response = acme_client.get(path, **auth)
+        assert response.status_code == 403, path
+    response = acme_client.post(
+        "/api/v1/invites/", {"emails": ["x@acme.test"]}, content_type="application/json", **auth
+    )
+    assert response.status_code == 403
+    response = acme_client.post("/api/v1/runs/", {"project": "p", "name": "n"}, content_type="application/json", **auth)
+    assert response.status_code == 403
+    assert post(acme_client, [], service_key).status_code == 202
+
+
+def test_a_service_key_of_one_org_does_not_open_another(acme, globex_client, service_key):
+    assert post(globex_client, [], service_key).status_code == 401
+
+
+def test_the_endpoint_is_in_the_openapi_schema(acme_client):
+    schema = acme_client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").content.decode()
+    assert "/api/v1/activity/events/" in schema and "/api/v1/runs/" in schema
