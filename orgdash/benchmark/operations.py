@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import psycopg
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -301,6 +301,233 @@ def query_counts(ctx: Context) -> list[Row]:
     return rows
 
 
+class _Rollback(Exception):
+    """Raised at the end of a measured block whose writes must be undone."""
+
+
+def _undone(run: Callable[[], object]) -> Callable[[], object]:
+    """Runs ``run`` in a transaction that is rolled back, so the org is left as it was found."""
+
+    def wrapper():
+        try:
+            with transaction.atomic():
+                run()
+                raise _Rollback
+        except _Rollback:
+            pass
+
+    return wrapper
+
+
+def _reference_refresh_sql(ctx: Context) -> Callable[[], object]:
+    """Plain SQL for the same aggregates: daily counts and each period's cumulative series."""
+    from activity.periods import PERIODS as PERIOD_CODES
+    from activity.periods import period_window
+
+    today = timezone.now().date()
+    first_day = ctx.sql("SELECT min(day) FROM activity_activityday")[0][0]
+    created = ctx.sql(
+        "SELECT created_at::date FROM public.core_organization WHERE schema_name = %(s)s", {"s": ctx.schema}
+    )[0][0]
+    windows = [period_window(p, today=today, first_activity_day=first_day, created_day=created) for p in PERIOD_CODES]
+
+    def run():
+        with ctx.raw.transaction(force_rollback=True), ctx.raw.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE ref_daily ON COMMIT DROP AS "
+                "SELECT day, count(*) AS n FROM activity_activityday GROUP BY day"
+            )
+            cursor.execute("CREATE TEMP TABLE ref_cumulative (period int, day date, n bigint) ON COMMIT DROP")
+            for index, window in enumerate(windows):
+                cursor.execute(
+                    "INSERT INTO ref_cumulative SELECT %(i)s, d::date, coalesce(sum(p.n) OVER (ORDER BY d), 0) "
+                    "FROM generate_series(%(start)s::date, %(end)s::date, '1 day') d LEFT JOIN ("
+                    " SELECT first_day, count(*) AS n FROM ("
+                    "  SELECT min(day) AS first_day FROM activity_activityday"
+                    "  WHERE day BETWEEN %(start)s AND %(end)s GROUP BY membership_id) f GROUP BY first_day"
+                    ") p ON p.first_day = d::date",
+                    {"i": index, "start": window.start, "end": window.end},
+                )
+
+    return run
+
+
+def aggregate_refresh(ctx: Context) -> list[Row]:
+    from activity.aggregates import refresh_activity
+    from activity.models import ActivityDirtyDay
+
+    repetitions = 2 if ctx.quick else 5
+    full, reference = measure_pair(
+        lambda: refresh_activity(full=True, wait=True), _reference_refresh_sql(ctx), repetitions=repetitions, warmup=1
+    )
+    full_ratio = ratio_of(full.p50, reference.p50)
+    rows = [
+        Row(
+            "full aggregate refresh (all periods, all days)",
+            full.p50,
+            full.p95,
+            "plain SQL computing the same aggregates",
+            reference.p50,
+            full_ratio,
+            "ratio <= 1.5",
+            full_ratio is not None and full_ratio <= 1.5,
+        )
+    ]
+
+    def new_day_of_activity():
+        # Activity arrived for today: recording marks the day dirty; the refresh picks it up.
+        ActivityDirtyDay.objects.get_or_create(day=timezone.now().date())
+        refresh_activity(wait=True)
+
+    incremental = measure(new_day_of_activity, repetitions=ctx.repetitions // 4 or 5, warmup=1)
+    ratio = ratio_of(incremental.p50, full.p50)
+    rows.append(
+        Row(
+            "incremental refresh: new activity on one day",
+            incremental.p50,
+            incremental.p95,
+            "the full refresh",
+            full.p50,
+            ratio,
+            "<= 5% of the full refresh",
+            ratio is not None and ratio <= 0.05,
+        )
+    )
+
+    def rollover():
+        # The first refresh after midnight: every period's window moves by one day.
+        refresh_activity(today=timezone.now().date() + dt.timedelta(days=1), wait=True)
+
+    rolled = measure(_undone(rollover), repetitions=repetitions, warmup=1)
+    ratio = ratio_of(rolled.p50, full.p50)
+    rows.append(
+        Row(
+            "incremental refresh: day rollover (windows move)",
+            rolled.p50,
+            rolled.p95,
+            "the full refresh",
+            full.p50,
+            ratio,
+            "<= 5% of the full refresh",
+            ratio is not None and ratio <= 0.05,
+        )
+    )
+    return rows
+
+
+def activity_recording(ctx: Context) -> list[Row]:
+    """The same authenticated request with recording on and off; writes undone afterwards."""
+    from django.test.utils import override_settings
+
+    from activity.recording import recorder
+
+    member_id = ctx.sql("SELECT id FROM accounts_membership WHERE state = 'joined' ORDER BY id LIMIT 1")[0][0]
+    path = f"/api/v1/users/{member_id}/"
+
+    def recording_on():
+        with override_settings(ORGDASH_ACTIVITY_RECORDING=True):
+            ctx.get(path)
+
+    def recording_off():
+        with override_settings(ORGDASH_ACTIVITY_RECORDING=False):
+            ctx.get(path)
+
+    writes = []
+    try:
+        with transaction.atomic():
+            with CaptureQueriesContext(connection) as queries:
+                for _ in range(50):
+                    recording_on()
+            writes = [
+                q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE"))
+            ]
+            on, off = measure_pair(recording_on, recording_off, repetitions=max(ctx.repetitions * 3, 100))
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        recorder.forget(redis_keys=True)
+    added = on.p50 - off.p50
+    share = ratio_of(on.p50, off.p50)
+    meets = share is not None and share <= 1.05 and added <= 0.3 and len(writes) <= 2
+    return [
+        Row(
+            "activity recording on an authenticated request",
+            on.p50,
+            on.p95,
+            "the same request, recording off",
+            off.p50,
+            share,
+            "<= 5% and <= 0.3 ms added at p50; <= 1 day-row write + throttled last-active",
+            meets,
+            {"added_p50_ms": round(added, 4), "writes_in_50_requests": len(writes)},
+        )
+    ]
+
+
+def ingestion(ctx: Context) -> list[Row]:
+    """100k events in batches of 1,000 through the API against COPY + one upsert; both undone."""
+    import json
+    import random
+
+    total = 20_000 if ctx.quick else 100_000
+    members = [
+        row[0] for row in ctx.sql("SELECT email FROM accounts_membership WHERE state = 'joined' ORDER BY id LIMIT 5000")
+    ]
+    rng = random.Random(7)
+    now = timezone.now()
+    kinds = ["login", "page_view", "run_logged", "sdk", "api"]
+    events = [
+        {
+            "user": rng.choice(members),
+            "kind": rng.choice(kinds),
+            "timestamp": (now - dt.timedelta(minutes=rng.randrange(1, 60 * 24 * 60))).isoformat(),
+        }
+        for _ in range(total)
+    ]
+    batches = [json.dumps({"events": events[i : i + 1000]}) for i in range(0, total, 1000)]
+    bits = {"login": 1, "page_view": 2, "run_logged": 4, "sdk": 8, "api": 16}
+
+    def through_api():
+        for body in batches:
+            response = ctx.client.post("/api/v1/activity/events/", body, content_type="application/json", **ctx.auth)
+            if response.status_code != 202:
+                raise RuntimeError(f"ingestion answered {response.status_code}: {response.content[:200]!r}")
+
+    def floor():
+        with ctx.raw.transaction(force_rollback=True), ctx.raw.cursor() as cursor:
+            cursor.execute("CREATE TEMP TABLE staging (email text, kinds smallint, at timestamptz) ON COMMIT DROP")
+            with cursor.copy("COPY staging (email, kinds, at) FROM STDIN") as copy:
+                for event in events:
+                    copy.write_row((event["user"], bits[event["kind"]], event["timestamp"]))
+            cursor.execute(
+                "INSERT INTO activity_activityday (membership_id, day, kinds, first_seen, last_seen) "
+                "SELECT m.id, (s.at AT TIME ZONE 'UTC')::date, bit_or(s.kinds), min(s.at), max(s.at) "
+                "FROM staging s JOIN accounts_membership m ON m.email = s.email "
+                "GROUP BY m.id, (s.at AT TIME ZONE 'UTC')::date "
+                "ON CONFLICT (membership_id, day) DO UPDATE SET kinds = activity_activityday.kinds | EXCLUDED.kinds, "
+                "first_seen = LEAST(activity_activityday.first_seen, EXCLUDED.first_seen), "
+                "last_seen = GREATEST(activity_activityday.last_seen, EXCLUDED.last_seen)"
+            )
+
+    repetitions = 1 if ctx.quick else 3
+    api, reference = measure_pair(_undone(through_api), floor, repetitions=repetitions, warmup=0)
+    ratio = ratio_of(api.p50, reference.p50)
+    return [
+        Row(
+            f"ingestion: {total:,} events in batches of 1,000",
+            api.p50,
+            api.p95,
+            "COPY into a staging table + one upsert into the day rows",
+            reference.p50,
+            ratio,
+            "ratio <= 2",
+            ratio is not None and ratio <= 2,
+            {"events": total},
+        )
+    ]
+
+
 OPERATIONS: list[tuple[str, Callable[[Context], list[Row]], bool]] = [
     # (name, function, part of --quick)
     ("users_list", users_list, True),
@@ -309,6 +536,9 @@ OPERATIONS: list[tuple[str, Callable[[Context], list[Row]], bool]] = [
     ("csv_export", csv_export, False),
     ("activity_endpoints", activity_endpoints, True),
     ("query_counts", query_counts, True),
+    ("aggregate_refresh", aggregate_refresh, False),
+    ("activity_recording", activity_recording, True),
+    ("ingestion", ingestion, True),
 ]
 
 
