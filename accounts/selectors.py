@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, DateTimeField, F, Func, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -30,6 +30,9 @@ from accounts.models import (
 
 INACTIVE_AFTER = relativedelta(months=6)
 DEFAULT_ORDERING = "-last_active"
+# A search matching at most this many rows is paged by sorting the matches (found through the
+# trigram indexes); above it, by walking the ordering's index, where matches are dense enough.
+SPARSE_MATCHES = 2000
 ORDERINGS = tuple(name for key in ("status", *ORDERABLE_COLUMNS) for name in (key, f"-{key}"))
 
 USER_COLUMNS = (
@@ -44,6 +47,8 @@ USER_COLUMNS = (
     "invited_by_email",
     "deactivated_at",
 )
+# What the Users list reads per row: the columns and the derived status (``values()`` rows).
+USER_FIELDS = (*USER_COLUMNS, "status")
 
 
 def inactivity_cutoff(now: datetime | None = None) -> datetime:
@@ -89,15 +94,34 @@ def status_rank_expression(cutoff: datetime) -> Case:
     )
 
 
-def _order_by(ordering: str, cutoff: datetime) -> list:
+def _unindexed(column: str, expression):
+    """The same sort key written so that no index matches it (``x + 0``, ``x || ''``, ...).
+
+    For a search with few matches, walking an ordering's index and filtering each row is far
+    slower than reading the matches through the trigram indexes and sorting them, but the planner
+    cannot see that (it assumes matches are spread so that 50 are found early). Ordering by an
+    expression no index provides leaves it the second plan.
+    """
+    field = Membership._meta.get_field(column)
+    if isinstance(field, DateTimeField):
+        template = "(%(expressions)s + interval '0')"
+    elif isinstance(field, IntegerField):
+        template = "(%(expressions)s + 0)"
+    else:
+        template = "(%(expressions)s || '')"
+    return Func(expression, template=template, output_field=field)
+
+
+def _order_by(ordering: str, cutoff: datetime, *, use_index: bool = True) -> list:
     descending = ordering.startswith("-")
     key = ordering.lstrip("-")
     if key == "status":
         rank = status_rank_expression(cutoff)
         expression = rank.desc() if descending else rank.asc()
     else:
-        column = ordering_key(ORDERABLE_COLUMNS[key])
-        expression = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
+        column = ORDERABLE_COLUMNS[key]
+        sort_key = ordering_key(column) if use_index else _unindexed(column, ordering_key(column))
+        expression = sort_key.desc(nulls_last=True) if descending else sort_key.asc(nulls_last=True)
     return [expression, F("id").asc()]
 
 
@@ -136,6 +160,7 @@ def membership_list(
     role: str = "",
     ordering: str = DEFAULT_ORDERING,
     now: datetime | None = None,
+    use_index: bool = True,
 ) -> QuerySet:
     """The Users list: memberships and pending invites with ``status``, filtered and ordered in SQL."""
     if ordering not in ORDERINGS:
@@ -143,7 +168,29 @@ def membership_list(
     cutoff = inactivity_cutoff(now)
     queryset = Membership.objects.only(*USER_COLUMNS).annotate(status=status_expression(cutoff))
     queryset = membership_filter(queryset, cutoff=cutoff, search=search, statuses=statuses, role=role)
-    return queryset.order_by(*_order_by(ordering, cutoff))
+    return queryset.order_by(*_order_by(ordering, cutoff, use_index=use_index))
+
+
+class SearchedRows:
+    """A searched Users list as ``values()`` rows, sliceable like a queryset (for Django's Paginator).
+
+    The paginator counts first; that count (the matches, found through the trigram indexes)
+    decides how the page is cut: few matches are sorted directly, many are found by walking the
+    ordering's index (see ``_unindexed``).
+    """
+
+    def __init__(self, **list_arguments):
+        self.list_arguments = list_arguments
+        self.matches: int | None = None
+
+    def count(self) -> int:
+        self.matches = membership_list(**self.list_arguments).count()
+        return self.matches
+
+    def __getitem__(self, window: slice) -> list[dict]:
+        sparse = self.matches is not None and self.matches <= SPARSE_MATCHES
+        rows = membership_list(**self.list_arguments, use_index=not sparse).values(*USER_FIELDS)
+        return list(rows[window])
 
 
 class StatusOrderedRows:
@@ -162,6 +209,7 @@ class StatusOrderedRows:
         order = list(reversed(STATUS_ORDER)) if descending else list(STATUS_ORDER)
         self.statuses = [status for status in order if not chosen or status in chosen]
         self.descending = descending
+        self.matches: int | None = None
 
     def _base(self) -> QuerySet:
         queryset = Membership.objects.only(*USER_COLUMNS)
@@ -174,15 +222,20 @@ class StatusOrderedRows:
             for status in self.statuses:
                 condition |= status_condition(status, self.cutoff)
             queryset = queryset.filter(condition)
-        return queryset.count()
+        self.matches = queryset.count()
+        return self.matches
 
-    def __getitem__(self, window: slice) -> list[Membership]:
+    def __getitem__(self, window: slice) -> list[dict]:
         start, stop = window.start or 0, window.stop
+        # A search with few matches: sort them rather than walk the id index (as in SearchedRows).
+        sparse = self.filters["search"] and self.matches is not None and self.matches <= SPARSE_MATCHES
+        in_id_order = Func(F("id"), template="(%(expressions)s + 0)", output_field=IntegerField()) if sparse else "id"
         parts = [
             self._base()
             .filter(status_condition(status, self.cutoff))
             .annotate(status=Value(status.value), status_rank=Value(rank))
-            .order_by("id")[:stop]
+            .values(*USER_FIELDS, "status_rank")
+            .order_by(in_id_order)[:stop]
             for rank, status in enumerate(self.statuses)
         ]
         if not parts:
@@ -198,12 +251,16 @@ def membership_rows(
     role: str = "",
     ordering: str = DEFAULT_ORDERING,
     now: datetime | None = None,
-) -> QuerySet | StatusOrderedRows:
-    """What the paginated Users list slices: the list's queryset, or for the status orderings the
-    per-status merge above (same rows, same order)."""
+) -> QuerySet | StatusOrderedRows | SearchedRows:
+    """What the paginated Users list slices, as ``values()`` rows of USER_FIELDS: the list's
+    queryset, or for the status orderings the per-status merge above, or for a search the
+    count-guided rows (same rows, same order)."""
+    now = now or timezone.now()  # one cutoff for the page and its count
     if ordering in ("status", "-status"):
         return StatusOrderedRows(search=search, statuses=statuses, role=role, descending=ordering == "-status", now=now)
-    return membership_list(search=search, statuses=statuses, role=role, ordering=ordering, now=now)
+    if search:
+        return SearchedRows(search=search, statuses=statuses, role=role, ordering=ordering, now=now)
+    return membership_list(search=search, statuses=statuses, role=role, ordering=ordering, now=now).values(*USER_FIELDS)
 
 
 def membership_get(*, pk: int, now: datetime | None = None) -> Membership | None:

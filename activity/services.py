@@ -128,16 +128,27 @@ def _members_named(identifiers: set[str]) -> tuple[dict[str, _MemberRef], dict[s
         return {}, {}
     quote = connection.ops.quote_name
     users = f"{quote(get_public_schema_name())}.{quote(get_user_model()._meta.db_table)}"
+    membership = quote(Membership._meta.db_table)
+    # Joined to the wanted names (not ``= ANY``), so each name is one probe of the user table's
+    # unique index rather than a scan of every account of the instance.
     sql = f"""
         SELECT m.id, lower(u.email), u.username, m.deactivated_at, m.state
-        FROM {connection.ops.quote_name(Membership._meta.db_table)} m
-        JOIN {users} u ON u.id = m.user_id
-        WHERE m.state <> %s AND (u.email = ANY(%s) OR u.username = ANY(%s))
+        FROM unnest(%s::text[]) AS wanted(email)
+        JOIN {users} u ON u.email = wanted.email
+        JOIN {membership} m ON m.user_id = u.id
+        WHERE m.state <> %s
+        UNION ALL
+        SELECT m.id, lower(u.email), u.username, m.deactivated_at, m.state
+        FROM unnest(%s::text[]) AS wanted(username)
+        JOIN {users} u ON u.username = wanted.username
+        JOIN {membership} m ON m.user_id = u.id
+        WHERE m.state <> %s
     """
     by_email: dict[str, _MemberRef] = {}
     by_username: dict[str, _MemberRef] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Membership.State.INVITED, emails, usernames])
+        invited = Membership.State.INVITED
+        cursor.execute(sql, [emails, invited, usernames, invited])
         for membership_id, email, username, deactivated_at, state in cursor.fetchall():
             ref = _MemberRef(membership_id, deactivated_at if state == Membership.State.DEACTIVATED else None)
             by_email[email] = ref
@@ -171,6 +182,8 @@ UPDATE {membership} m SET
     last_active = GREATEST(COALESCE(m.last_active, p.last_seen), p.last_seen)
 FROM per_member p
 WHERE m.id = p.membership_id
+  -- Only members whose figures change: every membership update maintains all of its indexes.
+  AND (p.new_days > 0 OR m.last_active IS NULL OR p.last_seen > m.last_active)
 """
 
 

@@ -28,6 +28,7 @@ from accounts.api.serializers import (
     UserPageSerializer,
     UserSerializer,
     UserUpdateSerializer,
+    user_representation,
 )
 from accounts.exports import csv_filename, users_csv_stream
 from accounts.models import ApiKey, Membership
@@ -93,7 +94,7 @@ class UserListApi(APIView):
         )
         paginator = UserPagination()
         page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(UserSerializer(page, many=True).data)
+        return paginator.get_paginated_response([user_representation(row) for row in page])
 
 
 class UserCountsApi(APIView):

@@ -37,7 +37,18 @@ class OrganizationMembershipBackend(ModelBackend):
             return None
         if not user.check_password(password) or not self.user_can_authenticate(user):
             return None
-        return user if self._may_enter_current_org(user) else None
+        if self._may_enter_current_org(user):
+            return user
+        if request is not None and self._deactivated_here(user):
+            # Only someone who knows the password learns why; the form shows it.
+            request.orgdash_login_refused_as_deactivated = True
+        return None
+
+    @staticmethod
+    def _deactivated_here(user) -> bool:
+        return not on_public_schema() and Membership.objects.filter(
+            user=user, state=Membership.State.DEACTIVATED
+        ).exists()
 
     def get_user(self, user_id):
         if on_public_schema():

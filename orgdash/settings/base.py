@@ -53,6 +53,9 @@ PUBLIC_SCHEMA_URLCONF = "orgdash.urls_public"
 ROOT_URLCONF = "orgdash.urls_tenant"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# SET search_path once per tenant switch (and again after a rollback or reconnect), not before
+# every query: the backend forgets it on set_tenant(), close(), rollback() and savepoint rollback.
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "orgdash.core.middleware.HealthCheckMiddleware",

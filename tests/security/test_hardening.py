@@ -128,12 +128,6 @@ class _CountingHasher(hashers.MD5PasswordHasher):
         return super().encode(password, salt)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="accounts/forms.py OrgLoginForm._refusal_reason checks the password a second time for existing "
-    "accounts only, so a wrong password costs two hashes for a known e-mail and one for an unknown one "
-    "(a timing oracle for user enumeration).",
-)
 def test_a_failed_login_costs_the_same_for_known_and_unknown_accounts(acme, settings):
     settings.PASSWORD_HASHERS = [f"{__name__}._CountingHasher"]
     User.objects.filter(email="member@acme.test").update(password=hashers.make_password("x", hasher="md5"))
