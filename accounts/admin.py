@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django_tenants.utils import tenant_context
 
 from accounts import selectors, services
+from accounts.audit_services import staff_view_record
 from accounts.models import ApiKey, AuditEvent, Invite, Membership, Status
 from accounts.views import client_ip
 
@@ -40,6 +41,14 @@ class TenantOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return _on_org_host() and super().has_delete_permission(request, obj)
+
+    def changelist_view(self, request, extra_context=None):
+        staff_view_record(request=request)
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        staff_view_record(request=request)
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 def _on_org_host() -> bool:
@@ -194,6 +203,7 @@ class OrganizationMembersAdminMixin:
             return HttpResponseRedirect(request.get_full_path())
         query = request.GET.get("q", "").strip()
         with tenant_context(organization):
+            staff_view_record(request=request)
             rows = selectors.membership_list(ordering="email")
             if query:
                 rows = rows.filter(email__icontains=query)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Role
 from orgdash.core.models import User
-from tests.conftest import host_of, login
+from tests.conftest import PASSWORD, host_of, login
 from tests.factories import make_member
 from tests.security.conftest import forget_cache_keys
 
@@ -323,3 +323,21 @@ def test_an_idempotent_repeat_leaves_one_row(acme, admin_client):
     assert admin_client.post(f"/api/v1/users/{member.pk}/deactivate/").status_code == 200
     assert admin_client.post(f"/api/v1/users/{member.pk}/deactivate/").status_code == 200
     assert audit_rows(admin_client, action="membership.deactivate")["count"] == 1
+
+
+def test_support_staff_browsing_django_admin_is_recorded(acme, acme_client, public_client):
+    """Staff reading an org's members in Django admin leave the same trail as on the dashboard:
+    on the org's host, and from the public host's members page of that org."""
+    login(acme_client, "support@orgdash.test")
+    assert acme_client.get("/admin/accounts/membership/").status_code == 200
+    connection.set_tenant(acme)
+    assert AuditEvent.objects.filter(action="staff.view_org", data__path="/admin/accounts/membership/").count() == 1
+    AuditEvent.objects.filter(action="staff.view_org").delete()
+    forget_cache_keys("audit:staff-view")
+    connection.set_schema_to_public()
+
+    public_client.post("/admin/login/", {"username": "support@orgdash.test", "password": PASSWORD})
+    response = public_client.get(f"/admin/core/organization/{acme.pk}/members/")
+    assert response.status_code == 200
+    connection.set_tenant(acme)
+    assert AuditEvent.objects.filter(action="staff.view_org").count() == 1
