@@ -42,13 +42,10 @@ class TenantOnlyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return _on_org_host() and super().has_delete_permission(request, obj)
 
-    def changelist_view(self, request, extra_context=None):
+    def get_queryset(self, request):
+        # Every list and detail page reads through here: support staff reading the org are audited.
         staff_view_record(request=request)
-        return super().changelist_view(request, extra_context)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        staff_view_record(request=request)
-        return super().change_view(request, object_id, form_url, extra_context)
+        return super().get_queryset(request)
 
 
 def _on_org_host() -> bool:

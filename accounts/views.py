@@ -2,13 +2,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from accounts import services
 from accounts.forms import InviteLoginForm, InviteSignupForm, OrgLoginForm
-from orgdash.core.auth import is_org_admin
+from orgdash.core.auth import is_org_admin, may_view_dashboard, membership_of
 from orgdash.core.decorators import org_admin_required
 
 
@@ -16,6 +17,10 @@ class OrgLoginView(auth_views.LoginView):
     form_class = OrgLoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        # Admins land on the dashboard; members and viewers on their own page (the dashboard is 403).
+        return "/org/dashboard/" if may_view_dashboard(self.request.user) else "/"
 
 
 class OrgLogoutView(auth_views.LogoutView):
@@ -39,9 +44,12 @@ def users_tab(request):
 
 
 def home(request):
-    from django.shortcuts import redirect
-
-    return redirect("dashboard-users")
+    """The org host's front page: admins go to the dashboard, members see where they stand."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if may_view_dashboard(request.user):
+        return redirect("dashboard-users")
+    return render(request, "accounts/member_home.html", {"membership": membership_of(request.user)})
 
 
 def client_ip(request) -> str | None:

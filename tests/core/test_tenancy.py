@@ -84,3 +84,18 @@ def test_healthz_reports_database_and_redis(acme_client):
     response = acme_client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_members_land_on_their_own_page_not_a_403(acme_client):
+    response = login(acme_client, "member@acme.test")
+    assert response["Location"] == "/"
+    page = acme_client.get("/")
+    assert page.status_code == 200
+    assert b"You are signed in to Acme" in page.content
+    assert b"a member of Acme" in page.content
+
+
+def test_front_page_sends_admins_to_the_dashboard_and_anonymous_to_login(acme_client):
+    assert acme_client.get("/")["Location"].startswith("/accounts/login/")
+    login(acme_client, "admin@acme.test")
+    assert acme_client.get("/")["Location"] == "/org/dashboard/"

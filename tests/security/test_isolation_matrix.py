@@ -78,7 +78,7 @@ API_POLICIES = {
 }
 # Pages that are not dashboard pages: URL name -> policy.
 PAGE_POLICIES = {
-    "home": "redirect",  # "/" sends everyone on to the dashboard (which then applies its own rule)
+    "home": "front_page",  # admins and staff go on to the dashboard, members see their own page
     "login": "login_page",
     "logout": "logout",  # POST only: a GET must not log anyone out
     "invite-accept": "invite_page",
@@ -305,8 +305,8 @@ def expected_status(route: Route, identity: str, method: str) -> set[int]:
         if identity in (STAFF, ADMIN):
             return {200}
         return {403} if identity in (MEMBER, VIEWER) else {302}
-    if policy == "redirect":
-        return {302}
+    if policy == "front_page":
+        return {200} if identity in (MEMBER, VIEWER) else {302}
     if policy == "login_page":
         return {302} if identity in SESSION_USERS else {200}
     if policy == "logout":
