@@ -11,7 +11,9 @@ BASE_DIR = settings.BASE_DIR
 
 
 def _manage(*args, **env):
-    environment = {key: value for key, value in os.environ.items() if key != "DJANGO_SECRET_KEY"}
+    # A production process starts from a clean environment (the browser tests relax async safety).
+    dropped = {"DJANGO_SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    environment = {key: value for key, value in os.environ.items() if key not in dropped}
     environment.update(DJANGO_SETTINGS_MODULE="orgdash.settings.production", **env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=environment, capture_output=True, text=True
