@@ -12,9 +12,7 @@ from playwright.sync_api import expect
 from accounts.models import AuditEvent
 from orgdash.core.models import Organization
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import browser, live_server_port, log_in, new_page, org_url, page, screenshot  # noqa: F401
-
-pytestmark = pytest.mark.e2e
+from tests.e2e.conftest import log_in, org_url, screenshot
 
 
 @pytest.fixture
@@ -43,7 +41,7 @@ def audit_rows(django_db_setup, django_db_blocker):
         connection.set_schema_to_public()
 
 
-def test_admin_reads_filters_and_pages_the_audit_log(page, live_server_port, audit_rows):  # noqa: F811
+def test_admin_reads_filters_and_pages_the_audit_log(page, live_server_port, audit_rows):
     tag = audit_rows
     errors = []
     page.on(
