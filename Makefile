@@ -26,7 +26,7 @@ node_modules/.installed: package.json package-lock.json
 
 static/vendor/.installed: node_modules/.installed
 	mkdir -p static/vendor
-	cp node_modules/chart.js/dist/chart.umd.js static/vendor/chart.umd.js
+	cp node_modules/chart.js/dist/chart.umd.js node_modules/chart.js/dist/chart.umd.js.map static/vendor/
 	cp node_modules/chartjs-adapter-date-fns/dist/chartjs-adapter-date-fns.bundle.min.js static/vendor/
 	touch $@
 
