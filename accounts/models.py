@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import F
-from django.db.models.functions import Lower, Upper
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Lower, Upper
 from django.utils import timezone
 
 # Columns the Users list can be ordered by (API ``ordering`` name -> column). Each gets two btree
@@ -18,8 +18,12 @@ ORDERABLE_COLUMNS = {
     "added": "created_at",
     "days_active": "days_active",
 }
-# Searched with ``icontains`` (SQL ``UPPER(col) LIKE UPPER(%s)``), so the trigram indexes are on UPPER(col).
+# The Users search matches a substring of any of these, case-insensitively. It runs on one stored
+# column, ``search_text`` (the three upper-cased, joined by SEARCH_SEPARATOR), with a trigram index:
+# one index scan instead of three, and a term too short for trigrams scans one precomputed column
+# instead of calling UPPER() three times per row.
 SEARCHABLE_COLUMNS = ("email", "username", "name")
+SEARCH_SEPARATOR = "\n"  # a term without it cannot match across two columns (terms with it are rare)
 
 
 def ordering_key(column: str):
@@ -39,11 +43,15 @@ def _ordering_indexes() -> list[models.Index]:
     return indexes
 
 
+def _search_text() -> Upper:
+    parts = []
+    for column in SEARCHABLE_COLUMNS:
+        parts += [F(column), Value(SEARCH_SEPARATOR)]
+    return Upper(Concat(*parts[:-1], output_field=models.TextField()))  # Concat turns NULL into ''
+
+
 def _search_indexes() -> list[GinIndex]:
-    return [
-        GinIndex(OpClass(Upper(column), name="gin_trgm_ops"), name=f"membership_{column}_trgm")
-        for column in SEARCHABLE_COLUMNS
-    ]
+    return [GinIndex(OpClass(F("search_text"), name="gin_trgm_ops"), name="membership_search_trgm")]
 
 
 class Role(models.TextChoices):
@@ -96,6 +104,7 @@ class Membership(models.Model):
     )
     last_active = models.DateTimeField(null=True, blank=True)
     days_active = models.PositiveIntegerField(default=0)
+    search_text = models.GeneratedField(expression=_search_text(), output_field=models.TextField(), db_persist=True)
 
     class Meta:
         constraints = [

@@ -14,11 +14,12 @@ from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import Case, Count, DateTimeField, F, Func, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 
 from accounts.models import (
     ORDERABLE_COLUMNS,
+    SEARCH_SEPARATOR,
     SEARCHABLE_COLUMNS,
     STATUS_ORDER,
     ApiKey,
@@ -126,7 +127,10 @@ def _order_by(ordering: str, cutoff: datetime, *, use_index: bool = True) -> lis
 
 
 def _search_condition(search: str) -> Q:
-    condition = Q()
+    if SEARCH_SEPARATOR not in search:
+        # UPPER() of the term in SQL, like the column's: Python's upper() differs for some letters.
+        return Q(search_text__contains=Upper(Value(search)))
+    condition = Q()  # a term containing the separator: column by column, so it cannot span two
     for column in SEARCHABLE_COLUMNS:
         condition |= Q(**{f"{column}__icontains": search})
     return condition
