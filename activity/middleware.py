@@ -15,6 +15,8 @@ Not recorded: anonymous requests, support staff without a membership, service ke
 dashboard's own polling, which a person did not cause.
 """
 
+import logging
+
 from django.conf import settings
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
@@ -23,6 +25,8 @@ from accounts.models import Membership
 from activity.models import ActivityKind
 from activity.recording import recorder
 from orgdash.core.auth import membership_of
+
+logger = logging.getLogger(__name__)
 
 NOTED_KINDS_ATTRIBUTE = "orgdash_activity_kinds"
 BACKGROUND_HEADER = "X-Orgdash-Background"
@@ -86,7 +90,10 @@ class ActivityMiddleware:
         setattr(request, NOTED_KINDS_ATTRIBUTE, 0)
         response = self.get_response(request)
         if settings.ORGDASH_ACTIVITY_RECORDING:
-            self._record(request)
+            try:
+                self._record(request)
+            except Exception:  # the response is ready; recording must never turn it into an error
+                logger.exception("activity recording failed for %s", request.path_info)
         return response
 
     @staticmethod

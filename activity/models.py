@@ -1,6 +1,8 @@
 """Per-org activity: one row per member per UTC day, and the aggregates computed from them."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from accounts.models import Membership
@@ -18,9 +20,7 @@ class ActivityKind(models.IntegerChoices):
 
 class ActivityDay(models.Model):
     # No index of its own: the unique (membership, day) index serves lookups by membership.
-    membership = models.ForeignKey(
-        Membership, on_delete=models.CASCADE, related_name="activity_days", db_index=False
-    )
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="activity_days", db_index=False)
     day = models.DateField()
     kinds = models.SmallIntegerField(default=0)
     first_seen = models.DateTimeField()
@@ -62,6 +62,24 @@ class ActivityDirtyDay(models.Model):
 
     def __str__(self) -> str:
         return str(self.day)
+
+
+class ActivityDirtyMembers(models.Model):
+    """Members of one ingested batch whose ``days_active``/``last_active`` do not include it yet
+    (written by ingestion, consumed by ``activity.services.membership_stats_catch_up``).
+
+    One row per batch, not per member: marking a thousand members costs ingestion one small
+    insert. ``last_seen[i]`` is the batch's latest time of ``membership_ids[i]``."""
+
+    membership_ids = ArrayField(models.BigIntegerField())
+    last_seen = ArrayField(models.DateTimeField())
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name_plural = "activity dirty members"
+
+    def __str__(self) -> str:
+        return f"{len(self.membership_ids)} members ingested {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 # --- Aggregates (written only by activity.aggregates, read by activity.selectors) ---------------

@@ -1,14 +1,18 @@
 """Writes of activity: the user-day rows, the membership figures derived from them, runs.
 
-Every write goes through one of two set-based statements, so the figures stay exact however many
-workers write at once:
+Every write is set-based, so the figures stay exact however many workers write at once:
 
-- a day row is upserted (``kinds`` OR-ed, ``first_seen``/``last_seen`` widened) and
+- live recording upserts one day row (``kinds`` OR-ed, ``first_seen``/``last_seen`` widened) and
   ``RETURNING (xmax = 0)`` tells whether this statement created it; only then does the member's
   ``days_active`` grow by one, in the same statement. Concurrent upserts of one day row serialize
   on the row, so exactly one of them sees itself as the inserter.
 - ``last_active`` only ever moves forward (``GREATEST``), so a late or backfilled event never
   moves it back.
+- batch ingestion writes only the day rows, in one statement. Updating the members as well would
+  cost most of the request (every membership update maintains the Users list's many indexes), so
+  it marks the members it named in ``ActivityDirtyMembers`` (one row per batch), and
+  ``membership_stats_catch_up``, queued when the batch commits, recounts their figures from the
+  day rows a few seconds later, once per member however many batches named them.
 
 A day that gains a row is marked in ``ActivityDirtyDay``, which the aggregate refresh consumes:
 a day's aggregates change exactly when one of its day rows is created.
@@ -19,16 +23,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import Membership
-from activity.models import ActivityDay, ActivityDirtyDay, ActivityKind, Run
+from activity.models import ActivityDay, ActivityDirtyDay, ActivityDirtyMembers, ActivityKind, Run
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +45,24 @@ KIND_BY_NAME = {kind.label: kind.value for kind in ActivityKind}
 DEADLOCK_RETRIES = 3
 
 
+def _array_literal(values: Iterable[str]) -> str:
+    """``values`` as one PostgreSQL text array literal. Sent as a single
+    text parameter: quoting a batch's lists element by element on the client costs more than
+    running the statement."""
+    return "{" + ",".join('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
+
+
+def _plain_array_literal(values: Iterable) -> str:
+    """Like ``_array_literal`` for values whose text needs no quoting (numbers, dates, times)."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 def _tables(schema: str) -> dict[str, str]:
     quote = connection.ops.quote_name
     return {
         "day": f"{quote(schema)}.{quote(ActivityDay._meta.db_table)}",
         "dirty": f"{quote(schema)}.{quote(ActivityDirtyDay._meta.db_table)}",
+        "dirty_members": f"{quote(schema)}.{quote(ActivityDirtyMembers._meta.db_table)}",
         "membership": f"{quote(schema)}.{quote(Membership._meta.db_table)}",
     }
 
@@ -93,16 +111,9 @@ def activity_record_write(*, schema: str, membership_id: int, kinds: int, at: dt
 class IngestResult:
     accepted: int = 0
     rejected: list[dict] = field(default_factory=list)
-    day_rows: int = 0
 
     def reject(self, index: int, reason: str) -> None:
         self.rejected.append({"index": index, "reason": reason})
-
-
-@dataclass
-class _MemberRef:
-    id: int
-    deactivated_at: dt.datetime | None
 
 
 def _parse_timestamp(value) -> tuple[dt.datetime | None, str | None]:
@@ -119,107 +130,82 @@ def _parse_timestamp(value) -> tuple[dt.datetime | None, str | None]:
     return parsed.astimezone(dt.UTC), None
 
 
-def _members_named(identifiers: set[str]) -> tuple[dict[str, _MemberRef], dict[str, _MemberRef]]:
-    """Members of the current org by lower-cased e-mail and by username, in one indexed query
-    (the global user table's unique e-mail and username indexes, then the membership's user index)."""
-    emails = sorted({name.lower() for name in identifiers if "@" in name})
-    usernames = sorted(name for name in identifiers if "@" not in name)
-    if not emails and not usernames:
-        return {}, {}
-    quote = connection.ops.quote_name
-    users = f"{quote(get_public_schema_name())}.{quote(get_user_model()._meta.db_table)}"
-    membership = quote(Membership._meta.db_table)
-    # Joined to the wanted names (not ``= ANY``), so each name is one probe of the user table's
-    # unique index rather than a scan of every account of the instance.
-    sql = f"""
-        SELECT m.id, lower(u.email), u.username, m.deactivated_at, m.state
-        FROM unnest(%s::text[]) AS wanted(email)
-        JOIN {users} u ON u.email = wanted.email
-        JOIN {membership} m ON m.user_id = u.id
-        WHERE m.state <> %s
-        UNION ALL
-        SELECT m.id, lower(u.email), u.username, m.deactivated_at, m.state
-        FROM unnest(%s::text[]) AS wanted(username)
-        JOIN {users} u ON u.username = wanted.username
-        JOIN {membership} m ON m.user_id = u.id
-        WHERE m.state <> %s
-    """
-    by_email: dict[str, _MemberRef] = {}
-    by_username: dict[str, _MemberRef] = {}
-    with connection.cursor() as cursor:
-        invited = Membership.State.INVITED
-        cursor.execute(sql, [emails, invited, usernames, invited])
-        for membership_id, email, username, deactivated_at, state in cursor.fetchall():
-            ref = _MemberRef(membership_id, deactivated_at if state == Membership.State.DEACTIVATED else None)
-            by_email[email] = ref
-            by_username[username] = ref
-    return by_email, by_username
-
-
+# One statement per batch: it finds the members the events name (by lower-cased e-mail or by
+# username: one probe of the global user table's unique index per distinct name, then one of the
+# membership's user index), judges each event against its member (unknown, or later than the
+# member's deactivation), upserts the accepted ones' day rows (kinds OR-ed, first/last seen
+# widened; a row that would not change is left alone), marks the days that gained a row for the
+# aggregate refresh and the members for ``membership_stats_catch_up``, and returns the rejected.
 _INGEST_SQL = """
-WITH input AS (
-    SELECT * FROM unnest(%(members)s::bigint[], %(days)s::date[], %(kinds)s::smallint[],
-                         %(firsts)s::timestamptz[], %(lasts)s::timestamptz[])
-        AS t(membership_id, day, kinds, first_seen, last_seen)
+WITH event AS (
+    SELECT * FROM unnest(%(names)s::text[], %(kinds)s::smallint[], %(times)s::bigint[])
+        WITH ORDINALITY AS e(name, kinds, microseconds, position)
+), wanted AS (
+    SELECT DISTINCT name FROM event
+), member AS (
+    SELECT w.name, m.id, m.state, m.deactivated_at
+    FROM wanted w JOIN {users} u ON u.email = w.name JOIN {membership} m ON m.user_id = u.id
+    WHERE strpos(w.name, '@') > 0 AND m.state <> %(invited)s
+    UNION ALL
+    SELECT w.name, m.id, m.state, m.deactivated_at
+    FROM wanted w JOIN {users} u ON u.username = w.name JOIN {membership} m ON m.user_id = u.id
+    WHERE strpos(w.name, '@') = 0 AND m.state <> %(invited)s
+), judged AS (
+    SELECT e.position, e.kinds, t.at, m.id AS membership_id,
+           CASE WHEN m.id IS NULL THEN 'unknown'
+                WHEN m.state = %(deactivated)s AND t.at > m.deactivated_at THEN 'deactivated'
+           END AS rejected
+    FROM event e
+    CROSS JOIN LATERAL (SELECT timestamptz 'epoch' + e.microseconds * interval '1 microsecond' AS at) t
+    LEFT JOIN member m ON m.name = e.name
+), day_input AS (
+    SELECT membership_id, (at AT TIME ZONE 'UTC')::date AS day, bit_or(kinds)::smallint AS kinds,
+           min(at) AS first_seen, max(at) AS last_seen
+    FROM judged WHERE rejected IS NULL
+    GROUP BY membership_id, day
 ), day_rows AS (
     INSERT INTO {day} AS a (membership_id, day, kinds, first_seen, last_seen)
-    SELECT membership_id, day, kinds, first_seen, last_seen FROM input ORDER BY membership_id, day
+    SELECT membership_id, day, kinds, first_seen, last_seen FROM day_input ORDER BY membership_id, day
     ON CONFLICT (membership_id, day) DO UPDATE SET
         kinds = a.kinds | EXCLUDED.kinds,
         first_seen = LEAST(a.first_seen, EXCLUDED.first_seen),
         last_seen = GREATEST(a.last_seen, EXCLUDED.last_seen)
-    RETURNING a.membership_id, a.day, (a.xmax = 0) AS inserted
-), dirty AS (
+    WHERE a.kinds | EXCLUDED.kinds <> a.kinds
+       OR EXCLUDED.first_seen < a.first_seen OR EXCLUDED.last_seen > a.last_seen
+    RETURNING a.day, (a.xmax = 0) AS inserted
+), dirty_days AS (
     INSERT INTO {dirty} (day) SELECT DISTINCT day FROM day_rows WHERE inserted
     ON CONFLICT (day) DO NOTHING
-), per_member AS (
-    SELECT d.membership_id, count(*) FILTER (WHERE d.inserted) AS new_days, max(i.last_seen) AS last_seen
-    FROM day_rows d JOIN input i USING (membership_id, day)
-    GROUP BY d.membership_id
+), dirty_members AS (
+    INSERT INTO {dirty_members} (membership_ids, last_seen)
+    SELECT array_agg(membership_id ORDER BY membership_id), array_agg(last_seen ORDER BY membership_id)
+    FROM (SELECT membership_id, max(last_seen) AS last_seen FROM day_input GROUP BY membership_id) per_member
+    HAVING count(*) > 0
 )
-UPDATE {membership} m SET
-    days_active = m.days_active + p.new_days,
-    last_active = GREATEST(COALESCE(m.last_active, p.last_seen), p.last_seen)
-FROM per_member p
-WHERE m.id = p.membership_id
-  -- Only members whose figures change: every membership update maintains all of its indexes.
-  AND (p.new_days > 0 OR m.last_active IS NULL OR p.last_seen > m.last_active)
+SELECT position, rejected FROM judged WHERE rejected IS NOT NULL
 """
 
-
-def activity_days_write(*, schema: str, rows: Sequence[tuple[int, dt.date, int, dt.datetime, dt.datetime]]) -> None:
-    """Upserts many (membership, day, kinds, first seen, last seen) rows and the members' figures
-    in one statement. ``rows`` must hold each (membership, day) once."""
-    if not rows:
-        return
-    members, days, kinds, firsts, lasts = (list(column) for column in zip(*rows, strict=True))
-    params = {"members": members, "days": days, "kinds": kinds, "firsts": firsts, "lasts": lasts}
-    sql = _INGEST_SQL.format(**_tables(schema))
-    for attempt in range(1, DEADLOCK_RETRIES + 1):
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(sql, params)
-            return
-        except OperationalError as exc:
-            # Two batches updating the same members in different orders can deadlock; the
-            # statement is idempotent, so the loser simply runs again.
-            if "deadlock" not in str(exc).lower() or attempt == DEADLOCK_RETRIES:
-                raise
-            logger.info("activity ingestion: deadlock, retrying (attempt %s)", attempt)
-            time.sleep(0.05 * attempt)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def activity_events_ingest(*, events: Sequence, now: dt.datetime | None = None) -> IngestResult:
     """Validates each event on its own and writes the accepted ones in bulk.
 
     An event is ``{"user": <e-mail or username>, "kind": <kind name>, "timestamp": <ISO 8601>}``.
-    Sending the same batch twice leaves the same rows and figures as sending it once.
+    Sending the same batch twice leaves the same rows and figures as sending it once. The members'
+    ``days_active``/``last_active`` follow through ``membership_stats_catch_up``, queued when the
+    batch commits.
     """
     now = now or timezone.now()
     latest_accepted = now + ALLOWED_CLOCK_SKEW
     result = IngestResult()
 
-    parsed: list[tuple[int, str, int, dt.datetime]] = []
+    indexes: list[int] = []  # of the events sent to the database, by position
+    users: list[str] = []
+    names: list[str] = []
+    kinds: list[int] = []
+    times: list[int] = []
     for index, event in enumerate(events):
         if not isinstance(event, dict):
             result.reject(index, "event must be an object with user, kind and timestamp")
@@ -243,33 +229,139 @@ def activity_events_ingest(*, events: Sequence, now: dt.datetime | None = None) 
         if timestamp < EARLIEST_ACCEPTED:
             result.reject(index, "timestamp is before 2000-01-01")
             continue
-        parsed.append((index, user.strip(), kind, timestamp))
-
-    by_email, by_username = _members_named({user for _, user, _, _ in parsed})
-    day_rows: dict[tuple[int, dt.date], list] = {}
-    for index, user, kind, timestamp in parsed:
-        member = by_email.get(user.lower()) if "@" in user else by_username.get(user)
-        if member is None:
+        user = user.strip()
+        if "\x00" in user:  # no stored name holds one (nor could the database be sent one)
             result.reject(index, f"no member of this organization is called {user[:100]!r}")
             continue
-        if member.deactivated_at is not None and timestamp > member.deactivated_at:
-            result.reject(index, "the user was deactivated at that time")
-            continue
-        result.accepted += 1
-        key = (member.id, timestamp.date())
-        row = day_rows.get(key)
-        if row is None:
-            day_rows[key] = [kind, timestamp, timestamp]
-        else:
-            row[0] |= kind
-            row[1] = min(row[1], timestamp)
-            row[2] = max(row[2], timestamp)
+        indexes.append(index)
+        users.append(user)
+        names.append(user.lower() if "@" in user else user)
+        kinds.append(kind)
+        times.append((timestamp - _EPOCH) // _MICROSECOND)
 
+    if indexes:
+        refused = _write_events(schema=connection.schema_name, names=names, kinds=kinds, times=times)
+        for position, reason in refused:
+            index, user = indexes[position - 1], users[position - 1]
+            if reason == "deactivated":
+                result.reject(index, "the user was deactivated at that time")
+            else:
+                result.reject(index, f"no member of this organization is called {user[:100]!r}")
+        result.accepted = len(indexes) - len(refused)
     result.rejected.sort(key=lambda item: item["index"])
-    rows = [(member_id, day, kinds, first, last) for (member_id, day), (kinds, first, last) in day_rows.items()]
-    result.day_rows = len(rows)
-    activity_days_write(schema=connection.schema_name, rows=rows)
     return result
+
+
+def _write_events(*, schema: str, names: list[str], kinds: list[int], times: list[int]) -> list[tuple[int, str]]:
+    """Runs ``_INGEST_SQL``; returns the (1-based position, reason) of the events it refused."""
+    quote = connection.ops.quote_name
+    sql = _INGEST_SQL.format(
+        users=f"{quote(get_public_schema_name())}.{quote(get_user_model()._meta.db_table)}", **_tables(schema)
+    )
+    params = {
+        "names": _array_literal(names),
+        "kinds": _plain_array_literal(kinds),
+        "times": _plain_array_literal(times),
+        "invited": Membership.State.INVITED,
+        "deactivated": Membership.State.DEACTIVATED,
+    }
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                refused = cursor.fetchall()
+                if len(refused) < len(names):  # something was written: its members need catching up
+                    transaction.on_commit(partial(_queue_catch_up, schema))
+            return refused
+        except OperationalError as exc:
+            # Two batches writing the same day rows in different orders can deadlock; the
+            # statement is idempotent, so the loser simply runs again.
+            if "deadlock" not in str(exc).lower() or attempt == DEADLOCK_RETRIES:
+                raise
+            logger.info("activity ingestion: deadlock, retrying (attempt %s)", attempt)
+            time.sleep(0.05 * attempt)
+            attempt += 1
+
+
+def _queue_catch_up(schema: str) -> None:
+    from activity.tasks import queue_membership_stats_catch_up  # the tasks module imports this one
+
+    with schema_context(schema):  # the task is queued for the org whose schema is current
+        queue_membership_stats_catch_up()
+
+
+# --- Members' figures after ingestion --------------------------------------------------------
+
+# Ingested batches caught up per transaction: a member named by several is recounted once.
+CATCH_UP_BATCHES = 100
+
+# Claims the marks of committed batches (a batch still being written is not visible yet: it stays
+# for the next catch-up; a concurrent catch-up's claims are skipped) and locks their members' rows
+# in id order.
+_CLAIM_SQL = """
+WITH claimed AS (
+    SELECT id FROM {dirty_members} ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+), consumed AS (
+    DELETE FROM {dirty_members} d USING claimed c WHERE d.id = c.id
+    RETURNING d.membership_ids, d.last_seen
+), pending AS (
+    SELECT t.membership_id, max(t.last_seen) AS last_seen
+    FROM consumed, unnest(consumed.membership_ids, consumed.last_seen) AS t(membership_id, last_seen)
+    GROUP BY t.membership_id
+)
+SELECT m.id, p.last_seen FROM {membership} m JOIN pending p ON p.membership_id = m.id
+ORDER BY m.id FOR NO KEY UPDATE OF m
+"""
+
+_RECOUNT_SQL = """
+UPDATE {membership} m SET
+    days_active = s.days,
+    last_active = GREATEST(COALESCE(m.last_active, s.last_seen), s.last_seen)
+FROM (
+    SELECT t.id, t.last_seen, (SELECT count(*) FROM {day} a WHERE a.membership_id = t.id) AS days
+    FROM unnest(%(ids)s::bigint[], %(seen)s::timestamptz[]) AS t(id, last_seen)
+) s
+WHERE m.id = s.id
+  -- Only members whose figures change: every membership update maintains all of its indexes.
+  AND (m.days_active IS DISTINCT FROM s.days
+       OR m.last_active IS DISTINCT FROM GREATEST(COALESCE(m.last_active, s.last_seen), s.last_seen))
+"""
+
+
+@dataclass
+class CatchUpResult:
+    members: int = 0  # members recounted
+    updated: int = 0  # of which the figures changed
+
+
+def membership_stats_catch_up(*, batches: int = CATCH_UP_BATCHES) -> CatchUpResult:
+    """Brings ``days_active`` and ``last_active`` of the members marked by ingestion up to date:
+    the days are recounted from the day rows (exact whatever happened before), ``last_active``
+    only moves forward. Idempotent; concurrent catch-ups take different batches of marks.
+
+    Why live recording's ``days_active + 1`` is never lost or counted twice: each round first
+    locks the members' rows (statement 1) and only then counts their day rows (statement 2, which
+    under READ COMMITTED takes a new snapshot). A recorder that created a day row updates the
+    member in the same transaction, so either it committed before the lock was granted (its row
+    is in the count, and the count replaces its +1) or it updates the member after this
+    transaction commits (its row is not in the count, and its +1 lands on top). Counting inside
+    the locking statement would not do: a re-checked row keeps the statement's old snapshot for
+    the day rows, so a +1 committed meanwhile would be overwritten.
+    """
+    result = CatchUpResult()
+    tables = _tables(connection.schema_name)
+    claim_sql, recount_sql = _CLAIM_SQL.format(**tables), _RECOUNT_SQL.format(**tables)
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(claim_sql, {"limit": batches})
+            claimed = cursor.fetchall()
+            if not claimed:
+                return result
+            ids, seen = (_plain_array_literal(column) for column in zip(*claimed, strict=True))
+            cursor.execute(recount_sql, {"ids": ids, "seen": seen})
+            result.members += len(claimed)
+            result.updated += cursor.rowcount
 
 
 # --- Runs ------------------------------------------------------------------------------------

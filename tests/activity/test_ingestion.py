@@ -4,13 +4,19 @@ import datetime as dt
 import json
 
 import pytest
+from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from accounts.models import Membership
 from accounts.services import api_key_create
-from activity.models import ActivityDay, ActivityDirtyDay, ActivityKind
+from activity import tasks
+from activity.models import ActivityDay, ActivityDirtyDay, ActivityDirtyMembers, ActivityKind
+from activity.services import activity_record_write, membership_stats_catch_up
+from orgdash.celery import app as celery_app
 from tests.conftest import login
 from tests.factories import make_member, make_pending_invite
 
@@ -70,7 +76,47 @@ def refreshed(org, membership) -> Membership:
         connection.set_schema_to_public()
 
 
-def test_each_event_is_judged_on_its_own_and_the_good_ones_are_written(acme, acme_client, service_key, people):
+def caught_up(org):
+    """Runs the members' catch-up of ``org`` (what the task queued after an ingestion does)."""
+    with schema_context(org.schema_name):
+        return membership_stats_catch_up()
+
+
+def figures(org, membership) -> tuple[int, dt.datetime | None]:
+    member = refreshed(org, membership)
+    return member.days_active, member.last_active
+
+
+def exact_figures(org, membership) -> tuple[int, dt.datetime | None]:
+    """What the figures must be: the member's day rows counted, and their latest time."""
+    rows = rows_of(org, membership)
+    return len(rows), max((last for _, _, last in rows.values()), default=None)
+
+
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks run inline (the app reads its config once, so the settings fixture would not reach it)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def no_catch_up_queued(acme, globex):
+    """Forgets the 'catch-up queued' keys, which live in Redis beyond a test's rollback."""
+    for org in (acme, globex):
+        with schema_context(org.schema_name):
+            cache.delete(tasks.CATCH_UP_CACHE_KEY)
+    yield
+    for org in (acme, globex):
+        with schema_context(org.schema_name):
+            cache.delete(tasks.CATCH_UP_CACHE_KEY)
+
+
+def test_each_event_is_judged_on_its_own_and_the_good_ones_are_written(
+    acme, acme_client, service_key, people, eager_tasks, django_capture_on_commit_callbacks
+):
     alice, bob = people
     now = timezone.now().replace(microsecond=0)
     yesterday = now - dt.timedelta(days=1)
@@ -91,7 +137,9 @@ def test_each_event_is_judged_on_its_own_and_the_good_ones_are_written(acme, acm
         {"user": alice.email, "kind": "page_view", "timestamp": iso(yesterday + dt.timedelta(minutes=5))},  # 10
         {"user": alice.email, "kind": "run_logged", "timestamp": iso(now + dt.timedelta(minutes=2))},  # 11: skew
     ]
-    response = post(acme_client, events, service_key)
+    # Committing runs the members' catch-up (inline here; queued to Celery in production).
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(acme_client, events, service_key)
     assert response.status_code == 202
     body = response.json()
     assert body["accepted"] == 4
@@ -133,12 +181,15 @@ def test_sending_the_same_batch_twice_changes_nothing(acme, acme_client, service
         for hours, kind in ((1, "api"), (2, "sdk"))
     ]
     assert post(acme_client, events, service_key).json() == {"accepted": 12, "rejected": []}
+    assert caught_up(acme).updated == 2
     first = (rows_of(acme, alice), rows_of(acme, bob), refreshed(acme, alice), refreshed(acme, bob))
     connection.set_tenant(acme)
     ActivityDirtyDay.objects.all().delete()
     connection.set_schema_to_public()
 
     assert post(acme_client, events, service_key).json() == {"accepted": 12, "rejected": []}
+    recount = caught_up(acme)
+    assert (recount.members, recount.updated) == (2, 0)  # both recounted, neither changed
     second = (rows_of(acme, alice), rows_of(acme, bob), refreshed(acme, alice), refreshed(acme, bob))
     assert first[:2] == second[:2]
     for before, after in zip(first[2:], second[2:], strict=True):
@@ -153,6 +204,7 @@ def test_backfill_counts_new_days_marks_them_and_never_moves_last_active_back(ac
     alice, _ = people
     now = timezone.now().replace(microsecond=0)
     post(acme_client, [{"user": alice.email, "kind": "api", "timestamp": iso(now)}], service_key)
+    caught_up(acme)
     connection.set_tenant(acme)
     ActivityDirtyDay.objects.all().delete()
     connection.set_schema_to_public()
@@ -161,6 +213,7 @@ def test_backfill_counts_new_days_marks_them_and_never_moves_last_active_back(ac
     events = [{"user": alice.email, "kind": "page_view", "timestamp": iso(moment)} for moment in old]
     events.append({"user": alice.email, "kind": "page_view", "timestamp": iso(now - dt.timedelta(minutes=1))})
     assert post(acme_client, events, service_key).json()["accepted"] == 4
+    caught_up(acme)
 
     after = refreshed(acme, alice)
     assert after.last_active == now  # the backfill is older than what was already known
@@ -182,7 +235,134 @@ def test_a_deactivated_member_keeps_past_activity_but_nothing_after_deactivation
     body = post(acme_client, events, service_key).json()
     assert body["accepted"] == 1
     assert body["rejected"] == [{"index": 1, "reason": "the user was deactivated at that time"}]
+    caught_up(acme)
     assert refreshed(acme, member).days_active == 1
+
+
+def test_figures_follow_in_the_catch_up_not_in_the_request(acme, acme_client, service_key, people):
+    alice, bob = people
+    now = timezone.now().replace(microsecond=0)
+    events = [
+        {"user": alice.email, "kind": "api", "timestamp": iso(now - dt.timedelta(days=2))},
+        {"user": bob.email, "kind": "sdk", "timestamp": iso(now - dt.timedelta(hours=3))},
+    ]
+    assert post(acme_client, events, service_key).json()["accepted"] == 2
+    # The request wrote the day rows and marked both members, and left the figures alone.
+    assert len(rows_of(acme, alice)) == len(rows_of(acme, bob)) == 1
+    assert figures(acme, alice) == figures(acme, bob) == (0, None)
+    with schema_context(acme.schema_name):
+        marked = [sorted(batch.membership_ids) for batch in ActivityDirtyMembers.objects.all()]
+    assert marked == [sorted([alice.pk, bob.pk])]
+
+    result = caught_up(acme)
+    assert (result.members, result.updated) == (2, 2)
+    assert figures(acme, alice) == (1, now - dt.timedelta(days=2))
+    assert figures(acme, bob) == (1, now - dt.timedelta(hours=3))
+    with schema_context(acme.schema_name):
+        assert not ActivityDirtyMembers.objects.exists()
+    again = caught_up(acme)
+    assert (again.members, again.updated) == (0, 0)
+    assert figures(acme, alice) == (1, now - dt.timedelta(days=2))
+
+
+def test_catch_up_is_exact_after_backfill_duplicates_and_live_activity(acme, acme_client, service_key, people):
+    alice, bob = people
+    now = timezone.now().replace(microsecond=0)
+    # Live activity today: counted at once, and later than anything ingested below.
+    activity_record_write(schema=acme.schema_name, membership_id=alice.pk, kinds=ActivityKind.LOGIN, at=now)
+    assert figures(acme, alice) == (1, now)
+    # Bob's figures are wrong to start with (as after a manual edit): the catch-up recounts them.
+    with schema_context(acme.schema_name):
+        Membership.objects.filter(pk=bob.pk).update(days_active=99)
+
+    moments = [now - dt.timedelta(minutes=30), now - dt.timedelta(days=1), now - dt.timedelta(days=400)]
+    first_batch = [
+        {"user": person.email, "kind": kind, "timestamp": iso(moment)}
+        for person in (alice, bob)
+        for moment in moments
+        for kind in ("api", "page_view", "api")  # duplicates within the batch
+    ]
+    second_batch = [
+        *first_batch[:4],
+        {"user": bob.username, "kind": "sdk", "timestamp": iso(now - dt.timedelta(days=5, hours=2))},
+        {"user": alice.email, "kind": "sdk", "timestamp": iso(now - dt.timedelta(days=399))},
+    ]
+    assert post(acme_client, first_batch, service_key).json()["accepted"] == 18
+    assert post(acme_client, second_batch, service_key).json()["accepted"] == 6
+
+    assert caught_up(acme).members == 2
+    assert figures(acme, alice) == exact_figures(acme, alice) == (4, now)  # never moved back
+    assert figures(acme, bob) == exact_figures(acme, bob) == (4, now - dt.timedelta(minutes=30))
+    # Live activity on a new day after the catch-up adds to the recounted figure.
+    later = now + dt.timedelta(days=1)
+    activity_record_write(schema=acme.schema_name, membership_id=bob.pk, kinds=ActivityKind.API, at=later)
+    assert figures(acme, bob) == exact_figures(acme, bob) == (5, later)
+    assert caught_up(acme).members == 0
+
+
+def test_committing_an_ingestion_queues_one_catch_up_per_org_for_a_few_seconds_later(
+    acme, globex, acme_client, globex_client, people, no_catch_up_queued, monkeypatch,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    alice, _ = people
+    queued = []
+
+    def apply_async(**options):
+        queued.append((connection.schema_name, options["countdown"]))
+        assert options["expires"] > options["countdown"]
+
+    monkeypatch.setattr(tasks.catch_up_membership_stats, "apply_async", apply_async)
+    event = [{"user": alice.email, "kind": "api", "timestamp": iso(timezone.now())}]
+    acme_key, globex_key = key_of(acme, None), key_of(globex, None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(acme_client, event, acme_key).status_code == 202
+    assert queued == [("acme", tasks.CATCH_UP_DELAY_SECONDS)]
+    with django_capture_on_commit_callbacks(execute=True):
+        post(acme_client, event, acme_key)  # the one already queued covers this batch too
+        globex_event = {"user": "admin@globex.test", "kind": "api", "timestamp": iso(timezone.now())}
+        post(globex_client, [globex_event], globex_key)
+    assert queued == [("acme", tasks.CATCH_UP_DELAY_SECONDS), ("globex", tasks.CATCH_UP_DELAY_SECONDS)]
+    with schema_context(acme.schema_name):
+        assert 0 < cache.ttl(tasks.CATCH_UP_CACHE_KEY) <= tasks.CATCH_UP_DELAY_SECONDS
+        cache.delete(tasks.CATCH_UP_CACHE_KEY)  # as when it expires
+    with django_capture_on_commit_callbacks(execute=True):
+        post(acme_client, event, acme_key)
+    assert queued[-1] == ("acme", tasks.CATCH_UP_DELAY_SECONDS) and len(queued) == 3
+    # A request that wrote nothing queues nothing.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        post(acme_client, [{"user": "nobody@acme.test", "kind": "api", "timestamp": iso(timezone.now())}], acme_key)
+    assert callbacks == []
+
+
+def test_without_redis_ingestion_still_succeeds_and_the_refresh_catches_up(
+    acme, acme_client, service_key, people, no_catch_up_queued, monkeypatch, django_capture_on_commit_callbacks
+):
+    alice, _ = people
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(cache, "add", unreachable)
+    moment = timezone.now().replace(microsecond=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(acme_client, [{"user": alice.email, "kind": "api", "timestamp": iso(moment)}], service_key)
+    assert response.status_code == 202
+    assert figures(acme, alice) == (0, None)
+    # Beat's per-org refresh brings the members up to date before the aggregates.
+    with schema_context(acme.schema_name):
+        summary = tasks.refresh_organization_activity()
+    assert "1 members caught up" in summary
+    assert figures(acme, alice) == (1, moment)
+
+
+def test_the_refresh_command_catches_up_members_first(acme, acme_client, service_key, people, capsys):
+    alice, bob = people
+    moment = timezone.now().replace(microsecond=0) - dt.timedelta(days=3)
+    events = [{"user": person.email, "kind": "api", "timestamp": iso(moment)} for person in (alice, bob)]
+    post(acme_client, events, service_key)
+    call_command("refresh_activity", org="acme")
+    assert "acme: 2 members caught up;" in capsys.readouterr().out
+    assert figures(acme, alice) == figures(acme, bob) == (1, moment)
 
 
 def test_members_of_another_org_are_unknown_here(acme, globex, acme_client, service_key):
