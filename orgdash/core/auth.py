@@ -46,9 +46,9 @@ class OrganizationMembershipBackend(ModelBackend):
 
     @staticmethod
     def _deactivated_here(user) -> bool:
-        return not on_public_schema() and Membership.objects.filter(
-            user=user, state=Membership.State.DEACTIVATED
-        ).exists()
+        return (
+            not on_public_schema() and Membership.objects.filter(user=user, state=Membership.State.DEACTIVATED).exists()
+        )
 
     def get_user(self, user_id):
         if on_public_schema():
