@@ -48,8 +48,17 @@ USER_COLUMNS = (
     "invited_by_email",
     "deactivated_at",
 )
-# What the Users list reads per row: the columns and the derived status (``values()`` rows).
-USER_FIELDS = (*USER_COLUMNS, "status")
+# A pending invite's delivery state, read through a LEFT JOIN on the reverse one-to-one (null
+# columns for members), so the list stays one query per page.
+INVITE_FIELDS = (
+    "invite__expires_at",
+    "invite__sent_at",
+    "invite__send_attempts",
+    "invite__last_send_error",
+)
+# What the Users list reads per row: the columns, the derived status and the invite's delivery
+# state (``values()`` rows).
+USER_FIELDS = (*USER_COLUMNS, "status", *INVITE_FIELDS)
 
 
 def inactivity_cutoff(now: datetime | None = None) -> datetime:
@@ -269,12 +278,13 @@ def membership_rows(
 
 def membership_get(*, pk: int, now: datetime | None = None) -> Membership | None:
     cutoff = inactivity_cutoff(now)
-    return Membership.objects.annotate(status=status_expression(cutoff)).filter(pk=pk).first()
+    return Membership.objects.select_related("invite").annotate(status=status_expression(cutoff)).filter(pk=pk).first()
 
 
 def memberships_with_status(*, pks: Iterable[int], now: datetime | None = None) -> list[Membership]:
     cutoff = inactivity_cutoff(now)
-    return list(Membership.objects.annotate(status=status_expression(cutoff)).filter(pk__in=list(pks)).order_by("id"))
+    queryset = Membership.objects.select_related("invite").annotate(status=status_expression(cutoff))
+    return list(queryset.filter(pk__in=list(pks)).order_by("id"))
 
 
 def membership_status_counts(*, search: str = "", role: str = "", now: datetime | None = None) -> dict[str, int]:

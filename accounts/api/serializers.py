@@ -1,13 +1,16 @@
 """Input and output shapes of the accounts API (the User object of API.md and friends)."""
 
-from datetime import UTC
+from datetime import UTC, datetime
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import ApiKey, Role, Status
 from accounts.selectors import DEFAULT_ORDERING, ORDERINGS
+from accounts.tasks import SEND_RETRIES
 
 
 class UtcDateTimeField(serializers.DateTimeField):
@@ -41,6 +44,68 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
+class InviteDelivery:
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CHOICES = [(SENDING, "Sending"), (SENT, "Sent"), (FAILED, "Failed")]
+
+
+def invite_delivery(
+    *, expires_at: datetime, sent_at: datetime | None, send_attempts: int, last_send_error: str, now: datetime
+) -> dict:
+    """The ``invite`` object of a pending invite. A successful attempt clears the error, so an error
+    means the last attempt failed; a resend clears all three (back to "sending")."""
+    if last_send_error:
+        delivery = InviteDelivery.FAILED
+    elif sent_at is not None:
+        delivery = InviteDelivery.SENT
+    else:
+        delivery = InviteDelivery.SENDING
+    return {
+        "expires_at": _utc_text(expires_at),
+        "expired": expires_at <= now,
+        "delivery": delivery,
+        "send_attempts": send_attempts,
+        "last_error": last_send_error or None,
+        # The task retries with backoff after each failure until its retries run out.
+        "retrying": delivery == InviteDelivery.FAILED and send_attempts <= SEND_RETRIES,
+    }
+
+
+class InviteDeliverySerializer(serializers.Serializer):
+    """A pending invite's link expiry and e-mail delivery, from the membership (``source="*"``)."""
+
+    expires_at = UtcDateTimeField(read_only=True, help_text="When the invite link stops working.")
+    expired = serializers.BooleanField(read_only=True, help_text="The link has expired: resend the invite.")
+    delivery = serializers.ChoiceField(
+        choices=InviteDelivery.CHOICES,
+        read_only=True,
+        help_text="sending: no attempt has completed yet; sent: delivered to the mail server; "
+        "failed: the last attempt failed (it is retried with backoff).",
+    )
+    send_attempts = serializers.IntegerField(read_only=True, help_text="Attempts to send the current link.")
+    last_error = serializers.CharField(allow_null=True, read_only=True, help_text="Why the last attempt failed.")
+    retrying = serializers.BooleanField(
+        read_only=True, help_text="Failed, but another attempt is scheduled (false once the retries are used up)."
+    )
+
+    def to_representation(self, membership):
+        if membership.status != Status.INVITE_PENDING:
+            return None
+        try:
+            invite = membership.invite
+        except ObjectDoesNotExist:
+            return None
+        return invite_delivery(
+            expires_at=invite.expires_at,
+            sent_at=invite.sent_at,
+            send_attempts=invite.send_attempts,
+            last_send_error=invite.last_send_error,
+            now=timezone.now(),
+        )
+
+
 class UserSerializer(serializers.Serializer):
     """One row of the Users tab: a member or a pending invite (``id`` is the membership's id)."""
 
@@ -56,6 +121,12 @@ class UserSerializer(serializers.Serializer):
     days_active = serializers.IntegerField(read_only=True)
     invited_by = serializers.EmailField(source="invited_by_email", allow_null=True, read_only=True)
     deactivated_at = UtcDateTimeField(allow_null=True, read_only=True)
+    invite = InviteDeliverySerializer(
+        source="*",
+        allow_null=True,
+        read_only=True,
+        help_text="Pending invites only (null otherwise): link expiry and e-mail delivery.",
+    )
 
 
 STATUS_LABELS = {status.value: status.label for status in Status}
@@ -65,11 +136,24 @@ def _utc_text(value) -> str | None:
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def user_representation(row: dict) -> dict:
+def _row_invite(row: dict, now: datetime) -> dict | None:
+    if row["status"] != Status.INVITE_PENDING or row["invite__expires_at"] is None:
+        return None
+    return invite_delivery(
+        expires_at=row["invite__expires_at"],
+        sent_at=row["invite__sent_at"],
+        send_attempts=row["invite__send_attempts"],
+        last_send_error=row["invite__last_send_error"],
+        now=now,
+    )
+
+
+def user_representation(row: dict, *, now: datetime | None = None) -> dict:
     """The User object of a ``values()`` row of ``selectors.USER_FIELDS``: what ``UserSerializer``
     writes, spelled out. The Users list writes up to 500 of these per request, and DRF's per-field
     machinery was most of that request's Python time."""
     status = row["status"]
+    now = now or timezone.now()
     return {
         "id": row["id"],
         "username": row["username"],
@@ -83,6 +167,7 @@ def user_representation(row: dict) -> dict:
         "days_active": row["days_active"],
         "invited_by": row["invited_by_email"],
         "deactivated_at": _utc_text(row["deactivated_at"]),
+        "invite": _row_invite(row, now),
     }
 
 

@@ -241,7 +241,37 @@
 
   // --- Rendering ------------------------------------------------------------------------------
 
+  // A pending invite's tooltip: who invited them, when the link dies, and why the e-mail failed.
+  const ERROR_TIP_LENGTH = 300;
+
+  function inviteTooltipLines(user) {
+    const invited = `Invited ${formatDate(user.added)}`;
+    const lines = [user.invited_by ? `${invited} by ${user.invited_by}` : invited];
+    const invite = user.invite;
+    if (invite) {
+      lines.push(`${invite.expired ? "Link expired" : "Link expires"} ${formatDate(invite.expires_at)}`);
+      if (invite.delivery === "failed" && invite.last_error) {
+        const error = invite.last_error;
+        const text = `E-mail error: ${error.length > ERROR_TIP_LENGTH ? `${error.slice(0, ERROR_TIP_LENGTH)}…` : error}`;
+        lines.push({ text, wrap: true });
+      }
+    }
+    lines.push("Never active"); // pending invites have no activity
+    return lines;
+  }
+
+  // The small line under a pending invite's badge: nothing once the e-mail went out and the link is live.
+  function inviteNote(user) {
+    const invite = user.status === "invite_pending" ? user.invite : null;
+    if (!invite) return null;
+    if (invite.expired) return { kind: "expired", text: "Expired — resend" };
+    if (invite.delivery !== "failed") return null;
+    if (invite.retrying) return { kind: "failed", text: "E-mail not delivered — retrying" };
+    return { kind: "failed", text: `E-mail failed (${plural(invite.send_attempts, "attempt", "attempts")})` };
+  }
+
   function tooltipLines(user) {
+    if (user.status === "invite_pending") return inviteTooltipLines(user);
     const lines = [`Added ${formatDate(user.added)}`, plural(user.days_active || 0, "day active", "days active")];
     if (user.last_active) {
       lines.push(`Last active ${formatRelative(user.last_active)} (${formatExact(user.last_active)})`);
@@ -267,7 +297,15 @@
     else if (user.username) secondary = `@${esc(user.username)}`;
     // Rows near the bottom of the page open their tooltip and menu upwards.
     const up = count > 4 && index >= count - 3 ? " opens-up" : "";
-    const tip = tooltipLines(user).map((line) => `<span class="tip-line">${esc(line)}</span>`).join("");
+    const tip = tooltipLines(user)
+      .map((line) =>
+        typeof line === "string"
+          ? `<span class="tip-line">${esc(line)}</span>`
+          : `<span class="tip-line${line.wrap ? " tip-line-wrap" : ""}">${esc(line.text)}</span>`,
+      )
+      .join("");
+    const note = inviteNote(user);
+    const noteHtml = note ? `<span class="invite-note invite-note-${note.kind}">${esc(note.text)}</span>` : "";
     const actions = CAN_MANAGE
       ? `<div class="menu-anchor"><button type="button" class="btn-icon row-menu-button" data-id="${id}" ` +
         `aria-haspopup="menu" aria-expanded="false" aria-label="Actions for ${esc(name)}">` +
@@ -280,8 +318,8 @@
       `<div class="person-primary">${primary}</div><div class="person-secondary">${secondary}</div></div></div></td>` +
       `<td class="td-email"><span class="cell-text" title="${esc(user.email)}">${esc(user.email)}</span></td>` +
       `<td class="td-role"><span class="role role-${esc(user.role)}">${esc(ROLE_LABELS[user.role] || user.role)}</span></td>` +
-      `<td class="td-status"><span class="status-trigger" tabindex="0" aria-describedby="tip-${id}">` +
-      `<span class="badge badge-${esc(user.status)}">${esc(user.status_label)}</span></span>` +
+      `<td class="td-status"><span class="status-trigger${note ? " has-note" : ""}" tabindex="0" aria-describedby="tip-${id}">` +
+      `<span class="badge badge-${esc(user.status)}">${esc(user.status_label)}</span>${noteHtml}</span>` +
       `<span class="tip" role="tooltip" id="tip-${id}">${tip}</span></td>` +
       `<td class="td-days num">${fmt(user.days_active || 0)}</td>` +
       `<td class="td-actions">${actions}</td>` +

@@ -19,6 +19,7 @@ USER_FIELDS = {
     "days_active",
     "invited_by",
     "deactivated_at",
+    "invite",
 }
 
 
@@ -56,7 +57,7 @@ def test_user_component_matches_a_real_response(admin_client, in_acme):
     component = schema["components"]["schemas"]["User"]
     assert set(component["properties"]) == USER_FIELDS
     nullable = {name for name, spec in component["properties"].items() if spec.get("nullable")}
-    assert nullable == {"username", "name", "last_active", "invited_by", "deactivated_at"}
+    assert nullable == {"username", "name", "last_active", "invited_by", "deactivated_at", "invite"}
     invite = make_pending_invite()
     body = admin_client.get(f"/api/v1/users/{invite.pk}/").json()
     assert set(body) == USER_FIELDS

@@ -234,6 +234,7 @@ def test_user_object_shape(admin_client, in_acme):
         "days_active",
         "invited_by",
         "deactivated_at",
+        "invite",
     }
     assert body["id"] == member.pk
     assert body["username"] == member.user.username and body["name"] == "Jane Doe"
@@ -241,7 +242,7 @@ def test_user_object_shape(admin_client, in_acme):
     assert body["added"] == "2025-01-03T10:00:00Z"
     assert body["last_active"].endswith("Z") and datetime.fromisoformat(body["last_active"]) <= timezone.now()
     assert body["days_active"] == 123 and body["invited_by"] == "admin@acme.test"
-    assert body["deactivated_at"] is None
+    assert body["deactivated_at"] is None and body["invite"] is None
     pending = admin_client.get(f"/api/v1/users/{invite.pk}/").json()
     assert pending["username"] is None and pending["name"] is None
     assert pending["status"] == "invite_pending" and pending["status_label"] == "Invite pending"
