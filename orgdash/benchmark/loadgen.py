@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 ADMIN_PATHS = [
     (40, "/api/v1/users/?ordering=-last_active&page_size=50"),
     (10, "/api/v1/users/?ordering=status&page_size=50"),
-    (10, "/api/v1/users/?ordering=name&page=3&page_size=50"),
+    (10, "/api/v1/users/?ordering=name&page={page}&page_size=50"),
     (10, "/api/v1/users/?search=ann&page_size=50"),
     (10, "/api/v1/activity/summary/?period=3m"),
     (10, "/api/v1/activity/timeseries/?period=6m"),
@@ -52,6 +52,7 @@ class Worker(threading.Thread):
     def run(self):
         connection = http.client.HTTPConnection(*self.address, timeout=30)
         latencies, statuses, member_ok = [], Counter(), Counter()
+        started_at = time.monotonic()
         while time.monotonic() < self.deadline:
             as_member = self.rng.random() < self.plan.get("member_share", 0.6)
             if as_member:
@@ -60,7 +61,8 @@ class Worker(threading.Thread):
                 body = json.dumps({"project": "load", "name": f"run-{self.rng.randrange(10**9)}"})
             else:
                 key = self.rng.choice(self.plan["admin_keys"])
-                method, path, body = "GET", _weighted(ADMIN_PATHS, self.rng), None
+                page = self.rng.randint(1, self.plan.get("pages", 1))
+                method, path, body = "GET", _weighted(ADMIN_PATHS, self.rng).format(page=page), None
             headers = {"Host": self.plan["host"], "Authorization": f"Bearer {key}"}
             if body:
                 headers["Content-Type"] = "application/json"
@@ -74,7 +76,7 @@ class Worker(threading.Thread):
                 status = 599
                 connection.close()
                 connection = http.client.HTTPConnection(*self.address, timeout=30)
-            latencies.append((time.perf_counter() - started) * 1000)
+            latencies.append((time.monotonic() - started_at, (time.perf_counter() - started) * 1000))
             statuses[status] += 1
             if as_member and status == 201:
                 member_ok[key] += 1
@@ -98,7 +100,16 @@ def main() -> int:
     for worker in workers:
         worker.join(plan["seconds"] + 60)
     elapsed = time.monotonic() - started
-    latencies = sorted(x for result in results for x in result[0])
+    timed = [x for result in results for x in result[0]]
+    latencies = sorted(latency for _, latency in timed)
+    window = plan.get("window_seconds", 30)
+    windows: dict[int, list[float]] = defaultdict(list)
+    for offset, latency in timed:
+        windows[int(offset // window)].append(latency)
+    profile = [
+        {"from_s": index * window, "requests": len(values), "p95_ms": round(percentile(sorted(values), 0.95), 2)}
+        for index, values in sorted(windows.items())
+    ]
     statuses: Counter = Counter()
     member_ok: dict = defaultdict(int)
     for _, s, ok in results:
@@ -116,6 +127,7 @@ def main() -> int:
             "p50_ms": round(percentile(latencies, 0.50), 2),
             "p95_ms": round(percentile(latencies, 0.95), 2),
             "p99_ms": round(percentile(latencies, 0.99), 2),
+            "latency_profile": profile,
             "member_successes": dict(member_ok),
         },
         sys.stdout,
