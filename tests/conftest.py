@@ -7,7 +7,15 @@ Baseline people, committed once and present in every test:
 All share the password ``PASSWORD``.
 """
 
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
@@ -132,3 +140,47 @@ def public_client(db):
 
 def login(client: Client, email: str, password: str = PASSWORD):
     return client.post("/accounts/login/", {"email": email, "password": password})
+
+
+@pytest.fixture
+def committed(django_db_setup, django_db_blocker):
+    """Writes that other processes (a live server, a Celery worker, an app server) can see:
+    committed, not rolled back, so each test removes what it made."""
+    with django_db_blocker.unblock():
+        yield
+        connection.set_schema_to_public()
+
+
+@contextlib.contextmanager
+def celery_worker(name: str, **extra_env):
+    """A real Celery worker process on the test database and the test Redis, until the block ends."""
+    from orgdash.celery import app as celery_app
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "orgdash.settings.test",
+        "DJANGO_DATABASE_NAME": connection.settings_dict["NAME"],
+        "PYTHONUNBUFFERED": "1",
+        **extra_env,
+    }
+    celery_app.control.purge()
+    log_path = settings.BASE_DIR / "test-artifacts" / f"celery-{name}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "orgdash", "worker", "--pool=solo", "--loglevel=INFO",
+             "--without-gossip", "--without-mingle", "--hostname", f"{name}-{uuid.uuid4().hex[:8]}@%h"],
+            cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while not celery_app.control.ping(timeout=0.5):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the Celery worker did not start; see {log_path}")
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -1,31 +1,19 @@
 """The invite e-mail through a real Celery worker process and the real Redis broker: queued on
 commit inside acme's schema, sent by the worker in that schema, and its link accepted."""
 
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
 from accounts import services
 from accounts.models import AuditEvent, Invite, Membership
-from orgdash.celery import app as celery_app
 from orgdash.core.models import Organization
-from tests.conftest import host_of
-
-
-@pytest.fixture
-def committed(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        yield
-        connection.set_schema_to_public()
+from tests.conftest import celery_worker, host_of
 
 
 @pytest.fixture
@@ -35,36 +23,12 @@ def mail_dir(tmp_path):
 
 @pytest.fixture
 def worker(committed, mail_dir):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "orgdash.settings.test",
-        "DJANGO_DATABASE_NAME": connection.settings_dict["NAME"],
-        "ORGDASH_TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "DJANGO_EMAIL_FILE_PATH": str(mail_dir),
-        "PYTHONUNBUFFERED": "1",
-    }
-    celery_app.control.purge()
-    log_path = settings.BASE_DIR / "test-artifacts" / "celery-invite-worker.log"
-    log_path.parent.mkdir(exist_ok=True)
-    log = open(log_path, "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "orgdash", "worker", "--pool=solo", "--loglevel=INFO",
-         "--without-gossip", "--without-mingle", "--hostname", f"invite-test-{uuid.uuid4().hex[:8]}@%h"],
-        cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while not celery_app.control.ping(timeout=0.5):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Celery worker did not start; see {log_path}")
+    with celery_worker(
+        "invite-test",
+        ORGDASH_TEST_EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        DJANGO_EMAIL_FILE_PATH=str(mail_dir),
+    ) as process:
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def test_invite_email_is_sent_by_the_worker_and_its_link_joins(worker, mail_dir):

@@ -2,17 +2,12 @@
 out one refresh per org, each runs in its org's schema and leaves aggregates that match the rows."""
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections import defaultdict
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -21,48 +16,15 @@ from activity.models import ActivityDay, AggregateState, DailyActiveUsers, Perio
 from activity.periods import PERIODS
 from activity.selectors import activity_summary, activity_timeseries
 from activity.tasks import refresh_all_organizations
-from orgdash.celery import app as celery_app
 from orgdash.core.models import Organization
+from tests.conftest import celery_worker
 from tests.factories import make_member, make_user
 
 
 @pytest.fixture
-def committed(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        yield
-        connection.set_schema_to_public()
-
-
-@pytest.fixture
 def worker(committed):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "orgdash.settings.test",
-        "DJANGO_DATABASE_NAME": connection.settings_dict["NAME"],
-        "PYTHONUNBUFFERED": "1",
-    }
-    celery_app.control.purge()
-    log_path = settings.BASE_DIR / "test-artifacts" / "celery-worker.log"
-    log_path.parent.mkdir(exist_ok=True)
-    log = open(log_path, "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "orgdash", "worker", "--pool=solo", "--loglevel=INFO",
-         "--without-gossip", "--without-mingle", "--hostname", f"aggregates-test-{uuid.uuid4().hex[:8]}@%h"],
-        cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while not celery_app.control.ping(timeout=0.5):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Celery worker did not start; see {log_path}")
+    with celery_worker("aggregates-test") as process:
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def _reset_aggregates():

@@ -133,14 +133,6 @@ def page(new_page):
     return new_page()
 
 
-@pytest.fixture
-def committed(django_db_setup, django_db_blocker):
-    """Lets a browser test write data that the live server can see (committed)."""
-    with django_db_blocker.unblock():
-        yield
-        connection.set_schema_to_public()
-
-
 def log_in(page, port: int, slug: str, email: str, password: str):
     page.goto(org_url(slug, port, "/accounts/login/"))
     page.get_by_label("E-mail").fill(email)

@@ -166,12 +166,3 @@ def app_server(*, extra_env: dict | None = None, log_name: str = "fault-server")
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-
-
-@pytest.fixture
-def committed(django_db_setup, django_db_blocker):
-    """Writes that other processes (the app server, a Celery worker) can see: committed, so the
-    test removes what it made."""
-    with django_db_blocker.unblock():
-        yield
-        connection.set_schema_to_public()
