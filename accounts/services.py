@@ -52,10 +52,17 @@ class InviteResult:
 # --- audit ---------------------------------------------------------------------------------
 
 
+# Actors that are not a person: the identity provider's provisioning and the org's own policies.
+SYSTEM_ACTOR_SCIM = "scim"
+SYSTEM_ACTOR_POLICY = "policy"
+
+
 def audit_record(
     *, action: str, actor=None, target: Membership | None = None, ip_address: str | None = None, **data
 ) -> AuditEvent:
-    actor_email = getattr(actor, "email", "") or ""
+    """Writes one audit row. ``actor`` is the user who acted, or a system actor's name
+    (``SYSTEM_ACTOR_SCIM``, ``SYSTEM_ACTOR_POLICY``), shown in the actor column."""
+    actor_email = actor if isinstance(actor, str) else (getattr(actor, "email", "") or "")
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         actor_email=actor_email,
