@@ -7,7 +7,7 @@ MANAGE := $(PY) manage.py
 .PHONY: run test setup services stop migrate demo lint benchmark loadtest clean
 
 run: setup demo
-	$(PY) -m orgdash.devrun
+	$(PY) -m tooling.devrun
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -31,10 +31,10 @@ static/vendor/.installed: node_modules/.installed
 	touch $@
 
 services: $(VENV)/.installed
-	$(PY) -m orgdash.devservices start
+	$(PY) -m tooling.devservices start
 
 stop:
-	$(PY) -m orgdash.devservices stop
+	$(PY) -m tooling.devservices stop
 
 migrate: services
 	$(MANAGE) migrate_schemas --shared --verbosity 0

@@ -3,8 +3,7 @@
 from pathlib import Path
 
 import environ
-
-from orgdash import devservices
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -38,6 +37,7 @@ SHARED_APPS = [
     "drf_spectacular",
     "csp",
     "axes",
+    "tooling",  # management commands: seed_demo, benchmark, loadtest
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -94,11 +94,17 @@ TEMPLATES = [
 WSGI_APPLICATION = "orgdash.wsgi.application"
 
 # --- Services -------------------------------------------------------------------------------
-# Without DATABASE_URL / REDIS_URL the project's own embedded servers are used (orgdash.devservices).
-DATABASE_URL = env("DATABASE_URL", default="")
-REDIS_URL = env("REDIS_URL", default="") or devservices.redis_url()
+# DATABASE_URL / REDIS_URL name the servers. Development and test settings fall back to the embedded
+# servers (tooling.devservices) through ORGDASH_EMBEDDED_*; production has no fallback and refuses to start.
+DATABASE_URL = env("DATABASE_URL", default="") or env("ORGDASH_EMBEDDED_DATABASE_URL", default="")
+REDIS_URL = env("REDIS_URL", default="") or env("ORGDASH_EMBEDDED_REDIS_URL", default="")
+if not DATABASE_URL or not REDIS_URL:
+    raise ImproperlyConfigured(
+        "DATABASE_URL and REDIS_URL must be set (e.g. postgres://user:pass@host:5432/orgdash and "
+        "redis://host:6379/0); only the development and test settings start embedded servers."
+    )
 
-DATABASES = {"default": env.db_url_config(DATABASE_URL) if DATABASE_URL else devservices.database_settings()}
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

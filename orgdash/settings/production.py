@@ -9,6 +9,11 @@ SECRET_KEY = env("DJANGO_SECRET_KEY")
 if len(SECRET_KEY) < 50:
     raise environ.ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters")
 
+# No embedded servers in production: both services must be named.
+for _name in ("DATABASE_URL", "REDIS_URL"):
+    if not env(_name, default=""):
+        raise environ.ImproperlyConfigured(f"{_name} must be set in production (embedded servers are for development)")
+
 ALLOWED_HOSTS = [ORGDASH_BASE_DOMAIN, f".{ORGDASH_BASE_DOMAIN}"]
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

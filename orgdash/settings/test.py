@@ -1,7 +1,12 @@
 from urllib.parse import urlsplit, urlunsplit
 
-from .base import *  # noqa: F403
-from .base import CACHES, REDIS_URL, env
+# Without DATABASE_URL / REDIS_URL, development and tests use the embedded servers that `make` starts.
+from tooling import devservices
+
+devservices.export_embedded_urls()
+
+from .base import *  # noqa: E402, F403
+from .base import CACHES, REDIS_URL, env  # noqa: E402
 
 
 def _redis_db(url: str, db: int) -> str:

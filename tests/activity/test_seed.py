@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role
 from accounts.selectors import membership_status_counts
-from activity import demo
 from activity.models import ActivityDay, ActivityDirtyDay
 from tests.factories import make_member
+from tooling import demo
 
 AS_OF = "2026-06-15T15:30:00+00:00"
 

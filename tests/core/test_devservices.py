@@ -10,7 +10,7 @@ from django.conf import settings
 SCRIPT = textwrap.dedent(
     """
     import os, sys
-    from orgdash import devservices as d
+    from tooling import devservices as d
     action = sys.argv[1]
     if action == "start":
         d.start_postgres(); d.start_redis()

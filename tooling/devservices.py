@@ -150,6 +150,13 @@ def stop() -> None:
             time.sleep(0.2)
 
 
+def export_embedded_urls() -> None:
+    """Points the settings' fallbacks (ORGDASH_EMBEDDED_*) at the embedded servers; DATABASE_URL and
+    REDIS_URL, when set, still win. Only the development and test settings call this."""
+    os.environ["ORGDASH_EMBEDDED_DATABASE_URL"] = database_url()
+    os.environ["ORGDASH_EMBEDDED_REDIS_URL"] = redis_url()
+
+
 def needed() -> tuple[bool, bool]:
     return not os.environ.get("DATABASE_URL"), not os.environ.get("REDIS_URL")
 
@@ -176,7 +183,7 @@ def main(argv: list[str]) -> int:
         stop()
         print("embedded services stopped")
     else:
-        print("usage: python -m orgdash.devservices [start|stop]", file=sys.stderr)
+        print("usage: python -m tooling.devservices [start|stop]", file=sys.stderr)
         return 2
     return 0
 

@@ -8,10 +8,10 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import ApiKey, Membership, Role
 from orgdash.api.authentication import generate_api_key
-from orgdash.benchmark import operations
-from orgdash.benchmark.harness import render_table, write_json
 from orgdash.core.models import Organization
 from orgdash.core.services import organization_host
+from tooling.benchmark import operations
+from tooling.benchmark.harness import render_table, write_json
 
 
 class Command(BaseCommand):

@@ -85,7 +85,7 @@ class Command(BaseCommand):
             }
             self.stdout.write(f"driving load for {seconds}s with {concurrency} concurrent clients ...")
             result = subprocess.run(
-                [sys.executable, "-m", "orgdash.benchmark.loadgen"],
+                [sys.executable, "-m", "tooling.benchmark.loadgen"],
                 input=json.dumps(plan),
                 capture_output=True,
                 text=True,

@@ -19,7 +19,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from orgdash.benchmark.harness import PeakRss, Row, measure, measure_pair, ratio_of
+from tooling.benchmark.harness import PeakRss, Row, measure, measure_pair, ratio_of
 
 STATUS_SQL = """
     CASE

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from activity.demo import SeedError, seed_demo
 from orgdash.core.models import Organization
+from tooling.demo import SeedError, seed_demo
 
 
 class Progress:
