@@ -8,8 +8,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.template.loader import render_to_string
 
-from accounts.models import Invite
+from accounts.models import Invite, Membership
 from accounts.services import hash_token, invite_record_delivery
+from accounts.tokens import password_reset_token
 from orgdash.core.services import organization_url
 
 logger = logging.getLogger(__name__)
@@ -59,4 +60,41 @@ def send_invite_email(self, *, invite_id: int, token: str) -> str:
         invite_record_delivery(invite_id=invite_id, error=f"{type(exc).__name__}: {exc}")
         raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 3600))
     invite_record_delivery(invite_id=invite_id)
+    return "sent"
+
+
+def password_reset_link(organization, uid: str, token: str) -> str:
+    return f"{organization_url(organization)}accounts/password/reset/{uid}/{token}/"
+
+
+@shared_task(bind=True, name="accounts.tasks.send_password_reset_email", max_retries=3, acks_late=True)
+def send_password_reset_email(self, *, user_id: int, uid: str, token: str) -> str:
+    """Sends a password reset e-mail (runs in the org's schema), unless the person was deactivated
+    or the link was used (the password changed) in the meantime."""
+    membership = Membership.objects.select_related("user").filter(user_id=user_id).first()
+    if membership is None or membership.state != Membership.State.JOINED or not membership.user.is_active:
+        return "not a member"
+    user = membership.user
+    if not password_reset_token.check_token(user, token):
+        return "stale"
+    organization = connection.tenant
+    context = {
+        "organization": organization,
+        "reset_url": password_reset_link(organization, uid, token),
+        "name": user.name or user.email,
+        "email": user.email,
+        "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+    }
+    message = EmailMultiAlternatives(
+        subject=render_to_string("emails/password_reset_subject.txt", context).strip(),
+        body=render_to_string("emails/password_reset.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+    )
+    message.attach_alternative(render_to_string("emails/password_reset.html", context), "text/html")
+    try:
+        message.send()
+    except Exception as exc:  # any transport error: try again a little later
+        logger.warning("password reset e-mail to %s failed: %s", user.email, exc)
+        raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 600))
     return "sent"
