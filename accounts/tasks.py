@@ -7,9 +7,12 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.template.loader import render_to_string
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import Invite, Membership
-from accounts.services import hash_token, invite_record_delivery
+from accounts.models import Invite
+from accounts.password_selectors import reset_recipient
+from accounts.services import audit_record, hash_token, invite_record_delivery
 from accounts.tokens import password_reset_token
 from orgdash.core.services import organization_url
 
@@ -68,19 +71,18 @@ def password_reset_link(organization, uid: str, token: str) -> str:
 
 
 @shared_task(bind=True, name="accounts.tasks.send_password_reset_email", max_retries=3, acks_late=True)
-def send_password_reset_email(self, *, user_id: int, uid: str, token: str) -> str:
-    """Sends a password reset e-mail (runs in the org's schema), unless the person was deactivated
-    or the link was used (the password changed) in the meantime."""
-    membership = Membership.objects.select_related("user").filter(user_id=user_id).first()
-    if membership is None or membership.state != Membership.State.JOINED or not membership.user.is_active:
+def send_password_reset_email(self, *, email: str, ip_address: str | None = None) -> str:
+    """Sends a password reset e-mail (runs in the org's schema) when ``email`` is a joined member
+    who may reset; anyone else gets nothing. The link is made here, so it is fresh on each retry."""
+    membership = reset_recipient(email=email)
+    if membership is None:
         return "not a member"
     user = membership.user
-    if not password_reset_token.check_token(user, token):
-        return "stale"
     organization = connection.tenant
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
     context = {
         "organization": organization,
-        "reset_url": password_reset_link(organization, uid, token),
+        "reset_url": password_reset_link(organization, uid, password_reset_token.make_token(user)),
         "name": user.name or user.email,
         "email": user.email,
         "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
@@ -92,6 +94,8 @@ def send_password_reset_email(self, *, user_id: int, uid: str, token: str) -> st
         to=[user.email],
     )
     message.attach_alternative(render_to_string("emails/password_reset.html", context), "text/html")
+    if self.request.retries == 0:
+        audit_record(action="password.reset_request", actor=user, target=membership, ip_address=ip_address)
     try:
         message.send()
     except Exception as exc:  # any transport error: try again a little later

@@ -18,6 +18,7 @@ from accounts.forms import (
     PasswordResetRequestForm,
     PasswordResetSetForm,
 )
+from accounts.password_selectors import resettable_membership
 from accounts.tokens import password_reset_token
 from orgdash.core.auth import is_org_admin, may_view_dashboard, membership_of
 from orgdash.core.client_address import client_ip
@@ -70,7 +71,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def get_user(self, uidb64):
         user = super().get_user(uidb64)
-        return user if password_services.resettable_membership(user=user) is not None else None
+        return user if resettable_membership(user=user) is not None else None
 
     def form_valid(self, form):
         password_services.password_reset_complete(

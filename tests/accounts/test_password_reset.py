@@ -3,6 +3,7 @@ the password rules, an audit row, and no way back in for a deactivated member.""
 
 import datetime as dt
 import re
+import uuid
 from email import policy
 from email.parser import BytesParser
 
@@ -10,17 +11,20 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import AuditEvent, Membership
-from accounts.services import membership_add, membership_deactivate
+from accounts.services import membership_add, membership_deactivate, user_get_or_create
 from accounts.tokens import OrgPasswordResetTokenGenerator
-from orgdash.core.models import LoginThrottle
+from orgdash.core.models import LoginThrottle, Organization
 from tests.clock import Clock
-from tests.conftest import PASSWORD, celery_worker, login
+from tests.conftest import PASSWORD, celery_worker, host_of, login
 from tests.security.conftest import wait_until
 
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 ADDRESS = "203.0.113.20"
+WORKER_ADDRESS = "192.0.2.77"
 LINK = re.compile(r"http://[a-z]+\.[^/\s]+(/accounts/password/reset/[^/\s]+/[^/\s]+/)")
 
 
@@ -98,6 +102,17 @@ def test_the_answer_is_the_same_whoever_asks(acme_client, ask, in_acme):
         "viewer@acme.test": (302, "/accounts/password/reset/done/", 0),
     }
     assert "Check your e-mail" in acme_client.get("/accounts/password/reset/done/").content.decode()
+
+
+def test_a_reset_ends_the_accounts_other_sessions(acme_client, acme, ask):
+    elsewhere = Client(HTTP_HOST=host_of("acme"))
+    assert login(elsewhere, "member@acme.test").status_code == 302
+    assert elsewhere.get("/").status_code == 200
+    _, links = ask("member@acme.test")
+    set_password(acme_client, links[0])
+    response = elsewhere.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
 
 
 def test_the_link_works_once(acme_client, ask):
@@ -178,19 +193,40 @@ def test_a_reset_lifts_the_accounts_lock(acme_client, ask, settings, monkeypatch
     assert response.status_code == 302
 
 
-def test_the_e_mail_is_sent_by_a_celery_worker(acme_client, tmp_path, django_capture_on_commit_callbacks):
-    # The worker reads only committed rows: the baseline member is committed once for the session.
+@pytest.fixture
+def committed_member(committed):
+    """A member of acme committed for a worker to see (a fresh one: the test changes its password)."""
+    email = f"reset-worker-{uuid.uuid4().hex[:10]}@example.test"
+    with schema_context("public"):
+        acme = Organization.objects.get(slug="acme")
+    user, _ = user_get_or_create(email=email, password=PASSWORD, name="Reset Worker")
+    with tenant_context(acme):
+        membership_add(user=user)
+    yield email
+    with tenant_context(acme):
+        AuditEvent.objects.filter(target_repr=email).delete()
+        Membership.objects.filter(email=email).delete()
+        get_user_model().objects.filter(email=email).delete()
+    LoginThrottle.objects.filter(schema_name="acme", address=WORKER_ADDRESS).delete()
+
+
+def test_the_e_mail_is_sent_by_a_celery_worker(committed_member, tmp_path):
+    client = Client(HTTP_HOST=host_of("acme"))
     mail_dir = tmp_path / "mail"
     env = {
         "ORGDASH_TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "DJANGO_EMAIL_FILE_PATH": str(mail_dir),
     }
     with celery_worker("password-reset", **env):
-        with django_capture_on_commit_callbacks(execute=True):
-            assert ask_reset(acme_client, "member@acme.test").status_code == 302
-        files = wait_until(lambda: list(mail_dir.glob("*.log")), timeout=60, what="the reset e-mail")
-    message = BytesParser(policy=policy.default).parsebytes(files[0].read_bytes())
-    assert message["To"] == "member@acme.test"
-    link = LINK.search(message.get_body(("plain",)).get_content()).group(1)
-    assert set_password(acme_client, link)[0].status_code == 302
-    assert password_ok("member@acme.test", NEW_PASSWORD)
+        # No test transaction here: the request commits and queues the task, as in production.
+        assert ask_reset(client, committed_member.upper(), WORKER_ADDRESS).status_code == 302
+        assert ask_reset(client, "nobody@example.com", WORKER_ADDRESS).status_code == 302
+        wait_until(lambda: list(mail_dir.glob("*.log")), timeout=60, what="the reset e-mail")
+    messages = [BytesParser(policy=policy.default).parsebytes(path.read_bytes()) for path in mail_dir.glob("*.log")]
+    assert [message["To"] for message in messages] == [committed_member]
+    link = LINK.search(messages[0].get_body(("plain",)).get_content()).group(1)
+    assert set_password(client, link)[0].status_code == 302
+    assert password_ok(committed_member, NEW_PASSWORD)
+    with schema_context("acme"):
+        actions = AuditEvent.objects.filter(target_repr=committed_member).values_list("action", "ip_address")
+        assert sorted(actions) == [("password.reset", ADDRESS), ("password.reset_request", WORKER_ADDRESS)]
