@@ -18,12 +18,12 @@ from accounts.forms import (
     PasswordResetRequestForm,
     PasswordResetSetForm,
 )
+from accounts.login_protection import blocked_response, password_reset_request_record
 from accounts.password_selectors import resettable_membership
 from accounts.tokens import password_reset_token
 from orgdash.core.auth import is_org_admin, may_view_dashboard, membership_of
 from orgdash.core.client_address import client_ip
 from orgdash.core.decorators import org_admin_required
-from orgdash.core.login_protection import blocked_response, password_reset_request_record
 
 
 class OrgLoginView(auth_views.LoginView):

@@ -12,5 +12,3 @@ class CoreConfig(AppConfig):
         from orgdash.core.middleware import bind_session_to_org
 
         user_logged_in.connect(bind_session_to_org, dispatch_uid="orgdash.bind_session_to_org")
-        # Counts failed log-ins and clears them on success (signal receivers).
-        import orgdash.core.login_protection  # noqa: F401

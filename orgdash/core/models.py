@@ -90,7 +90,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 class LoginThrottle(models.Model):
     """Failed log-ins (or password reset requests) counted for one key of one org, and the block
     they caused. Kept in PostgreSQL, beside the users a log-in reads anyway: a Redis restart or
-    outage neither lifts a lock nor locks anyone out (see ``orgdash.core.login_protection``)."""
+    outage neither lifts a lock nor locks anyone out (see ``accounts.login_protection``)."""
 
     class Scope(models.TextChoices):
         ACCOUNT = "account", "account from an address"

@@ -72,7 +72,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Answers a refused log-in attempt with the locked-out page (429), on every log-in form.
-    "orgdash.core.login_protection.LoginProtectionMiddleware",
+    "accounts.login_protection.LoginProtectionMiddleware",
 ]
 
 TEMPLATES = [
@@ -123,10 +123,10 @@ CACHES = {
 # --- Identity ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
-    "orgdash.core.login_protection.LoginProtectionBackend",  # refuses blocked attempts before any password check
+    "accounts.login_protection.LoginProtectionBackend",  # refuses blocked attempts before any password check
     "orgdash.core.auth.OrganizationMembershipBackend",
 ]
-# Log-in protection (orgdash/core/login_protection.py), every key per org: this many failed log-ins
+# Log-in protection (accounts/login_protection.py), every key per org: this many failed log-ins
 # of one account from one address within the cool-off lock that account from that address for the
 # cool-off; this many failures from one address (any accounts) slow the address (429) as long.
 ORGDASH_LOGIN_FAILURE_LIMIT = env.int("ORGDASH_LOGIN_FAILURE_LIMIT", default=10)

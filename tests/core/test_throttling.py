@@ -1,4 +1,4 @@
-"""API-key guessing is throttled per address (log-in guessing: tests/core/test_login_protection.py)."""
+"""API-key guessing is throttled per address (log-in guessing: tests/accounts/test_login_protection.py)."""
 
 import pytest
 from django.core.cache import cache

@@ -40,7 +40,9 @@ from orgdash.core.models import LoginThrottle
 logger = logging.getLogger(__name__)
 
 Scope = LoginThrottle.Scope
-LOCK_AUDIT_ACTION = {Scope.ACCOUNT: "login.locked", Scope.ADDRESS: "login.address_slowed"}
+AUDIT_LOCKED = "login.locked"
+AUDIT_ADDRESS_SLOWED = "login.address_slowed"
+LOCK_AUDIT_ACTION = {Scope.ACCOUNT: AUDIT_LOCKED, Scope.ADDRESS: AUDIT_ADDRESS_SLOWED}
 # Rows whose window and block both ended this long ago are deleted now and then.
 STALE_AFTER = dt.timedelta(days=1)
 PURGE_ONE_IN = 200
@@ -124,7 +126,7 @@ def login_failure_record(
     started = None
     if refused_by is None or refused_by.scope == Scope.ACCOUNT:
         _, started = _count(key=_key(schema_name=schema_name, scope=Scope.ADDRESS, address=address), now=now)
-    if refused_by is None:
+    if refused_by is None and account.strip():
         _, account_block = _count(
             key=_key(schema_name=schema_name, scope=Scope.ACCOUNT, address=address, account=account), now=now
         )
