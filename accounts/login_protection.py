@@ -196,7 +196,8 @@ def attempt_account(request, credentials: dict | None) -> str:
 
 
 class LoginProtectionBackend:
-    """Refuses a blocked attempt before any backend checks (and hashes) a password."""
+    """Refuses a blocked attempt before any backend checks (and hashes) a password. It has no
+    ``get_user``: it never signs anyone in, so sessions (and ``force_login``) use the next backend."""
 
     def authenticate(self, request, username=None, password=None, email=None, **kwargs):
         if request is None:
@@ -206,9 +207,6 @@ class LoginProtectionBackend:
         if block is not None:
             request.orgdash_login_block = block
             raise LoginBlocked(block)  # Django stops at PermissionDenied and reports a failed log-in
-        return None
-
-    def get_user(self, user_id):
         return None
 
 
