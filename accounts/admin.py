@@ -19,7 +19,7 @@ from django_tenants.utils import tenant_context
 from accounts import selectors, services
 from accounts.audit_services import staff_view_record
 from accounts.models import ApiKey, AuditEvent, Invite, Membership, Status
-from accounts.views import client_ip
+from orgdash.core.client_address import client_ip
 
 MEMBERS_PAGE_ROWS = 200
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.services import audit_record
-from accounts.views import client_ip
+from orgdash.core.client_address import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.forms import SetPasswordForm
 
 DEACTIVATED_MESSAGE = "Your access to this organization has been deactivated. Ask one of its admins to reactivate you."
 INVALID_MESSAGE = "That e-mail and password do not match an account of this organization."
@@ -81,3 +82,16 @@ class InviteLoginForm(forms.Form):
         if not (self.user.is_active and self.user.check_password(password)):
             raise forms.ValidationError("That password is not right for this account.")
         return password
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail", widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+
+
+class PasswordResetSetForm(SetPasswordForm):
+    """The new password from a reset link: typed twice, Django's password rules (the validators)."""
+
+    def save(self, commit=True):
+        raise NotImplementedError("accounts.password_services.password_reset_complete sets the password")

@@ -7,9 +7,13 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.template.loader import render_to_string
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Invite
-from accounts.services import hash_token, invite_record_delivery
+from accounts.password_selectors import AUDIT_RESET_REQUEST, reset_recipient
+from accounts.services import audit_record, hash_token, invite_record_delivery
+from accounts.tokens import password_reset_token
 from orgdash.core.services import organization_url
 
 logger = logging.getLogger(__name__)
@@ -59,4 +63,42 @@ def send_invite_email(self, *, invite_id: int, token: str) -> str:
         invite_record_delivery(invite_id=invite_id, error=f"{type(exc).__name__}: {exc}")
         raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 3600))
     invite_record_delivery(invite_id=invite_id)
+    return "sent"
+
+
+def password_reset_link(organization, uid: str, token: str) -> str:
+    return f"{organization_url(organization)}accounts/password/reset/{uid}/{token}/"
+
+
+@shared_task(bind=True, name="accounts.tasks.send_password_reset_email", max_retries=3, acks_late=True)
+def send_password_reset_email(self, *, email: str, ip_address: str | None = None) -> str:
+    """Sends a password reset e-mail (runs in the org's schema) when ``email`` is a joined member
+    who may reset; anyone else gets nothing. The link is made here, so it is fresh on each retry."""
+    membership = reset_recipient(email=email)
+    if membership is None:
+        return "not a member"
+    user = membership.user
+    organization = connection.tenant
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    context = {
+        "organization": organization,
+        "reset_url": password_reset_link(organization, uid, password_reset_token.make_token(user)),
+        "name": user.name or user.email,
+        "email": user.email,
+        "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+    }
+    message = EmailMultiAlternatives(
+        subject=render_to_string("emails/password_reset_subject.txt", context).strip(),
+        body=render_to_string("emails/password_reset.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+    )
+    message.attach_alternative(render_to_string("emails/password_reset.html", context), "text/html")
+    if self.request.retries == 0:
+        audit_record(action=AUDIT_RESET_REQUEST, actor=user, target=membership, ip_address=ip_address)
+    try:
+        message.send()
+    except Exception as exc:  # any transport error: try again a little later
+        logger.warning("password reset e-mail to %s failed: %s", user.email, exc)
+        raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 600))
     return "sent"

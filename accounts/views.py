@@ -3,13 +3,26 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.db import connection
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django.views.generic import FormView, TemplateView
 
-from accounts import services
-from accounts.forms import InviteLoginForm, InviteSignupForm, OrgLoginForm
+from accounts import password_services, services
+from accounts.forms import (
+    InviteLoginForm,
+    InviteSignupForm,
+    OrgLoginForm,
+    PasswordResetRequestForm,
+    PasswordResetSetForm,
+)
+from accounts.login_protection import blocked_response, password_reset_request_record
+from accounts.password_selectors import resettable_membership
+from accounts.tokens import password_reset_token
 from orgdash.core.auth import is_org_admin, may_view_dashboard, membership_of
+from orgdash.core.client_address import client_ip
 from orgdash.core.decorators import org_admin_required
 
 
@@ -25,6 +38,51 @@ class OrgLoginView(auth_views.LoginView):
 
 class OrgLogoutView(auth_views.LogoutView):
     pass
+
+
+class PasswordResetRequestView(FormView):
+    """Anyone asks for a reset e-mail for their account in this org; the answer is the same page
+    whether or not the address belongs to a member. Limited per address and org."""
+
+    form_class = PasswordResetRequestForm
+    template_name = "accounts/password_reset_form.html"
+
+    def form_valid(self, form):
+        address = client_ip(self.request)
+        block = password_reset_request_record(schema_name=connection.schema_name, address=address)
+        if block is not None:
+            return blocked_response(self.request, block)
+        password_services.password_reset_request(email=form.cleaned_data["email"], ip_address=address)
+        return redirect("password_reset_done")
+
+
+class PasswordResetDoneView(TemplateView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """The link from the e-mail: Django's single-use, expiring token, bound to this org, for a
+    joined member only (a deactivated one gets the invalid-link page)."""
+
+    form_class = PasswordResetSetForm
+    template_name = "accounts/password_reset_confirm.html"
+    token_generator = password_reset_token
+    success_url = reverse_lazy("password_reset_complete")
+
+    def get_user(self, uidb64):
+        user = super().get_user(uidb64)
+        return user if resettable_membership(user=user) is not None else None
+
+    def form_valid(self, form):
+        password_services.password_reset_complete(
+            user=form.user, password=form.cleaned_data["new_password1"], ip_address=client_ip(self.request)
+        )
+        self.request.session.pop(auth_views.INTERNAL_RESET_SESSION_TOKEN, None)
+        return redirect(self.success_url)
+
+
+class PasswordResetCompleteView(TemplateView):
+    template_name = "accounts/password_reset_complete.html"
 
 
 USERS_PAGE_SIZE = 50
@@ -50,11 +108,6 @@ def home(request):
     if may_view_dashboard(request.user):
         return redirect("dashboard-users")
     return render(request, "accounts/member_home.html", {"membership": membership_of(request.user)})
-
-
-def client_ip(request) -> str | None:
-    """The client's address as the server saw it (put a proxy's real-IP handling in front if needed)."""
-    return request.META.get("REMOTE_ADDR") or None
 
 
 INVITE_ERRORS = {

@@ -11,6 +11,18 @@ urlpatterns = [
     path("", accounts_views.home, name="home"),
     path("accounts/login/", accounts_views.OrgLoginView.as_view(), name="login"),
     path("accounts/logout/", accounts_views.OrgLogoutView.as_view(), name="logout"),
+    path("accounts/password/reset/", accounts_views.PasswordResetRequestView.as_view(), name="password_reset"),
+    path("accounts/password/reset/done/", accounts_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "accounts/password/reset/complete/",
+        accounts_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        accounts_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("org/dashboard/", accounts_views.users_tab, name="dashboard-users"),
     path("invite/joined/", accounts_views.invite_joined, name="invite-joined"),
     path("invite/<str:token>/", accounts_views.invite_accept, name="invite-accept"),

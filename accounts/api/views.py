@@ -32,8 +32,8 @@ from accounts.api.serializers import (
 )
 from accounts.exports import csv_filename, users_csv_stream
 from accounts.models import ApiKey, Membership
-from accounts.views import client_ip
 from orgdash.api.permissions import IsOrgMember
+from orgdash.core.client_address import client_ip
 
 
 def _error(description: str) -> OpenApiResponse:

@@ -11,6 +11,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiKey, Membership
+from orgdash.core.client_address import client_ip
 
 KEY_PREFIX = "odk_"
 
@@ -96,7 +97,7 @@ class ApiKeyGuessCounter:
     """Counts invalid keys per client address; past the limit the address must wait (429)."""
 
     def __init__(self, request):
-        address = request.META.get("REMOTE_ADDR", "unknown")
+        address = client_ip(request) or "unknown"
         self.cache_key = f"api-key-failures:{address}"
 
     def refuse_when_exceeded(self) -> None:

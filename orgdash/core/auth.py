@@ -89,12 +89,3 @@ def is_org_admin(user) -> bool:
 
 def may_view_dashboard(user) -> bool:
     return getattr(user, "is_authenticated", False) and (user.is_staff or is_org_admin(user))
-
-
-def login_attempt_username(request, credentials) -> str:
-    """The account a login attempt names (org login posts ``email``, Django admin ``username``)."""
-    credentials = credentials or {}
-    value = credentials.get("email") or credentials.get("username")
-    if not value and request is not None and request.method == "POST":
-        value = request.POST.get("email") or request.POST.get("username")
-    return (value or "").strip().lower()

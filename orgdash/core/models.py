@@ -85,3 +85,33 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name.split(" ")[0] if self.name else self.username
+
+
+class LoginThrottle(models.Model):
+    """Failed log-ins (or password reset requests) counted for one key of one org, and the block
+    they caused. Kept in PostgreSQL, beside the users a log-in reads anyway: a Redis restart or
+    outage neither lifts a lock nor locks anyone out (see ``accounts.login_protection``)."""
+
+    class Scope(models.TextChoices):
+        ACCOUNT = "account", "account from an address"
+        ADDRESS = "address", "address"
+        RESET = "reset", "password reset requests from an address"
+
+    schema_name = models.CharField(max_length=63)
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    account = models.CharField(max_length=254, blank=True, default="")  # lower-cased e-mail; "" for an address
+    address = models.CharField(max_length=45, blank=True, default="")  # "" when the address is unknown
+    window_started_at = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schema_name", "scope", "account", "address"], name="core_loginthrottle_one_row_per_key"
+            )
+        ]
+        indexes = [models.Index(fields=["window_started_at"], name="core_loginthr_window_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} {self.scope} {self.account} {self.address}".strip()

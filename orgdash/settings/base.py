@@ -36,7 +36,6 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "csp",
-    "axes",
     "tooling",  # management commands: seed_demo, benchmark, loadtest
 ]
 TENANT_APPS = [
@@ -72,7 +71,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "axes.middleware.AxesMiddleware",
+    # Answers a refused log-in attempt with the locked-out page (429), on every log-in form.
+    "accounts.login_protection.LoginProtectionMiddleware",
 ]
 
 TEMPLATES = [
@@ -129,17 +129,24 @@ CACHES = {
 # --- Identity ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # refuses locked-out accounts and addresses first
+    "accounts.login_protection.LoginProtectionBackend",  # refuses blocked attempts before any password check
     "orgdash.core.auth.OrganizationMembershipBackend",
 ]
-# Login throttling: an account (from one address) or an address is locked out after repeated failures.
-AXES_FAILURE_LIMIT = env.int("ORGDASH_LOGIN_FAILURE_LIMIT", default=10)
-AXES_COOLOFF_TIME = env.float("ORGDASH_LOGIN_COOLOFF_HOURS", default=0.25)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
-AXES_USERNAME_CALLABLE = "orgdash.core.auth.login_attempt_username"
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "errors/locked_out.html"
-AXES_VERBOSE = False
+# Log-in protection (accounts/login_protection.py), every key per org: this many failed log-ins
+# of one account from one address within the cool-off lock that account from that address for the
+# cool-off; this many failures from one address (any accounts) slow the address (429) as long.
+ORGDASH_LOGIN_FAILURE_LIMIT = env.int("ORGDASH_LOGIN_FAILURE_LIMIT", default=10)
+ORGDASH_LOGIN_COOLOFF_MINUTES = env.int("ORGDASH_LOGIN_COOLOFF_MINUTES", default=15)
+ORGDASH_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("ORGDASH_LOGIN_ADDRESS_FAILURE_LIMIT", default=100)
+# Password reset requests allowed per address and org within the cool-off.
+ORGDASH_PASSWORD_RESET_LIMIT = env.int("ORGDASH_PASSWORD_RESET_LIMIT", default=5)
+# A password reset link works once (it hashes the password) and for this long.
+PASSWORD_RESET_TIMEOUT = env.int("ORGDASH_PASSWORD_RESET_TTL_MINUTES", default=60) * 60
+# How many reverse proxies stand in front of the app; the client address is taken from
+# X-Forwarded-For only when this is 1 or more (orgdash/core/client_address.py).
+ORGDASH_TRUSTED_PROXY_COUNT = env.int("ORGDASH_TRUSTED_PROXY_COUNT", default=0)
+if ORGDASH_TRUSTED_PROXY_COUNT < 0:
+    raise environ.ImproperlyConfigured("ORGDASH_TRUSTED_PROXY_COUNT must be 0 or more")
 # Failed API-key attempts allowed per client address in API_KEY_GUESS_WINDOW seconds.
 ORGDASH_API_KEY_FAILURE_LIMIT = env.int("ORGDASH_API_KEY_FAILURE_LIMIT", default=30)
 ORGDASH_API_KEY_FAILURE_WINDOW = 600

@@ -83,6 +83,12 @@ PAGE_POLICIES = {
     "logout": "logout",  # POST only: a GET must not log anyone out
     "invite-accept": "invite_page",
     "invite-joined": "login_required",
+    # Password reset: open to anyone, the same for everyone (a link with a wrong token shows the
+    # invalid-link page).
+    "password_reset": "open_page",
+    "password_reset_done": "open_page",
+    "password_reset_complete": "open_page",
+    "password_reset_confirm": "open_page",
 }
 ADMIN_ROUTES_KEPT = {"index": "admin_index", "login": "admin_login"}
 # Owner-scoped API resources: only the owner's request finds the object; other allowed callers get 404.
@@ -190,6 +196,8 @@ class World:
             name = match.group("name")
             if name == "token":
                 return self.invite_token
+            if name == "uidb64":
+                return "MQ"  # a user id; with the invite's token the reset link is invalid
             if name == "object_id" and path.startswith("admin/core/organization/"):
                 return str(self.acme_pk)
             if name == "pk":
@@ -311,7 +319,7 @@ def expected_status(route: Route, identity: str, method: str) -> set[int]:
         return {302} if identity in SESSION_USERS else {200}
     if policy == "logout":
         return {405}
-    if policy == "invite_page":
+    if policy in ("invite_page", "open_page"):
         return {200}
     if policy == "login_required":
         return {200} if identity in SESSION_USERS else {302}

@@ -1,0 +1,35 @@
+"""Password reset in an org: asking for the e-mail, and setting the new password from its link."""
+
+from django.db import connection, transaction
+
+from accounts.login_protection import account_unlock
+from accounts.models import Membership
+from accounts.password_selectors import AUDIT_RESET
+from accounts.services import audit_record
+from accounts.tasks import send_password_reset_email
+
+
+def password_reset_request(*, email: str, ip_address: str | None) -> None:
+    """Queues the reset e-mail (Celery, on commit) for whoever asked. The worker decides whether
+    ``email`` is a member who may reset, so the request costs the same either way: its answer and
+    its timing tell nothing about who is a member."""
+    schema_name = connection.schema_name  # the callback may run after the caller left the tenant
+
+    def queue():
+        send_password_reset_email.apply_async(
+            kwargs={"email": email.strip().lower(), "ip_address": ip_address}, headers={"_schema_name": schema_name}
+        )
+
+    # robust: a broker outage must not fail the request; the person can ask again.
+    transaction.on_commit(queue, robust=True)
+
+
+@transaction.atomic
+def password_reset_complete(*, user, password: str, ip_address: str | None) -> None:
+    """Sets the new password from a reset link (already validated), audits it in the org, and lifts
+    the account's log-in locks here: its owner has just proved who they are."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    membership = Membership.objects.filter(user=user).first()
+    audit_record(action=AUDIT_RESET, actor=user, target=membership, ip_address=ip_address)
+    account_unlock(schema_name=connection.schema_name, account=user.email)
