@@ -240,6 +240,8 @@ class StatusOrderedRows:
 
     def __getitem__(self, window: slice) -> list[dict]:
         start, stop = window.start or 0, window.stop
+        if not self.statuses or (stop is not None and stop <= start):
+            return []  # an empty page (no matches): Django would make the slices empty querysets
         # A search with few matches: sort them rather than walk the id index (as in SearchedRows).
         sparse = self.filters["search"] and self.matches is not None and self.matches <= SPARSE_MATCHES
         in_id_order = Func(F("id"), template="(%(expressions)s + 0)", output_field=IntegerField()) if sparse else "id"
@@ -248,12 +250,14 @@ class StatusOrderedRows:
             .filter(status_condition(status, self.cutoff))
             .annotate(status=Value(status.value), status_rank=Value(rank))
             .values(*USER_FIELDS, "status_rank")
-            .order_by(in_id_order)[:stop]
+            .order_by(in_id_order)
             for rank, status in enumerate(self.statuses)
         ]
-        if not parts:
-            return []
-        merged = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        if len(parts) == 1:
+            # One status is already in (rank, id) order, and a sliced query cannot be reordered.
+            return list(parts[0][start:stop])
+        # Each status contributes at most ``stop`` rows to the page; PostgreSQL merges them.
+        merged = parts[0][:stop].union(*(part[:stop] for part in parts[1:]), all=True)
         return list(merged.order_by("status_rank", "id")[start:stop])
 
 
@@ -274,6 +278,41 @@ def membership_rows(
     if search:
         return SearchedRows(search=search, statuses=statuses, role=role, ordering=ordering, now=now)
     return membership_list(search=search, statuses=statuses, role=role, ordering=ordering, now=now).values(*USER_FIELDS)
+
+
+def membership_rows_reference(
+    *,
+    search: str = "",
+    statuses: Iterable[str] = (),
+    role: str = "",
+    ordering: str = DEFAULT_ORDERING,
+    now: datetime | None = None,
+) -> QuerySet:
+    """The Users list read the plain way, as ``values()`` rows of USER_FIELDS: what every fast path
+    of ``membership_rows`` (and the CSV export) must return, row for row and in the same order.
+
+    It spells out the contract with nothing clever: the status is the computed one (filtered on
+    itself, not on ``status_condition``), the search is a case-insensitive substring of each
+    searchable column, the whole list is sorted by the ordering's key (nulls last both ways), ties by
+    id. It sorts every match, so it is for tests and checks, never for a request on a big org.
+    """
+    if ordering not in ORDERINGS:
+        raise ValueError(f"unknown ordering {ordering!r}")
+    cutoff = inactivity_cutoff(now)
+    queryset = Membership.objects.annotate(status=status_expression(cutoff), status_rank=status_rank_expression(cutoff))
+    if search:
+        matches = Q()
+        for column in SEARCHABLE_COLUMNS:
+            matches |= Q(**{f"{column}__icontains": search})
+        queryset = queryset.filter(matches)
+    if statuses:
+        queryset = queryset.filter(status__in=list(statuses))
+    if role:
+        queryset = queryset.filter(role=role)
+    key = ordering.lstrip("-")
+    sort_key = F("status_rank") if key == "status" else ordering_key(ORDERABLE_COLUMNS[key])
+    sort = sort_key.desc(nulls_last=True) if ordering.startswith("-") else sort_key.asc(nulls_last=True)
+    return queryset.order_by(sort, F("id").asc()).values(*USER_FIELDS)
 
 
 def membership_get(*, pk: int, now: datetime | None = None) -> Membership | None:

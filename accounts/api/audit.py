@@ -94,8 +94,12 @@ class AuditEventListView(APIView):
         operation_id="audit_list",
         parameters=[
             *FILTER_PARAMETERS,
-            OpenApiParameter("page", int, description="Page number (from 1)."),
-            OpenApiParameter("page_size", int, description="Rows per page (default 50, at most 500)."),
+            OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number (from 1)."),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": 500},
+                description="Rows per page (default 50, at most 500).",
+            ),
         ],
         responses={200: AuditPageSerializer, 404: OpenApiResponse(description="No such page"), **ERROR_RESPONSES},
     )

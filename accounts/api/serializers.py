@@ -178,6 +178,13 @@ class UserPageSerializer(serializers.Serializer):
     results = UserSerializer(many=True)
 
 
+_STATUS_CODE = f"({'|'.join(Status.values)})"
+# What the schema publishes for ``status``: one code or several, comma-separated (``allow_blank``
+# adds the empty string: no filter).
+STATUS_LIST_PATTERN = f"^{_STATUS_CODE}(,{_STATUS_CODE})*$"
+
+
+@extend_schema_field({"type": "string", "pattern": STATUS_LIST_PATTERN, "example": "active,inactive"})
 class StatusListField(serializers.CharField):
     """``status=active`` or ``status=active,inactive``."""
 
@@ -190,6 +197,15 @@ class StatusListField(serializers.CharField):
                 f"Invalid status '{unknown[0]}': use one or more of {', '.join(Status.values)}, comma-separated."
             )
         return codes
+
+
+MAX_PAGE_SIZE = 500
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE})
+class PageSizeField(serializers.IntegerField):
+    """``page_size``: the schema publishes 1-500; a larger value is clamped by the paginator, not
+    refused (as the README documents), so only the lower bound is validated."""
 
 
 class UserFilterSerializer(serializers.Serializer):
@@ -235,7 +251,7 @@ class UserListParamsSerializer(UserOrderingSerializer):
             "min_value": "Invalid page: pages start at 1.",
         },
     )
-    page_size = serializers.IntegerField(
+    page_size = PageSizeField(
         required=False,
         min_value=1,
         help_text="Rows per page: default 50; larger values are capped at 500.",

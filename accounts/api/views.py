@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.api.serializers import (
+    MAX_PAGE_SIZE,
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
@@ -59,7 +60,7 @@ class UserPagination(PageNumberPagination):
     Both are validated by ``UserListParamsSerializer`` before this runs; a page past the end is 404."""
 
     page_size = 50
-    max_page_size = 500
+    max_page_size = MAX_PAGE_SIZE
     page_size_query_param = "page_size"
 
 
