@@ -15,14 +15,14 @@ SCRIPT = textwrap.dedent(
     if action == "start":
         d.start_postgres(); d.start_redis()
         pid = open(d.PG_DIR / "postmaster.pid").read().split()[0]
-        print("pg", pid, d._pg_running(), "redis", d._redis_port(), d._port_answers(d._redis_port()))
+        print("pg", pid, d.pg_running(), "redis", d._redis_port(), d._port_answers(d._redis_port()))
         import psycopg
         with psycopg.connect(d.database_url()) as conn:
             print("select", conn.execute("select 1").fetchone()[0])
     else:
         port = d._redis_port()
         d.stop()
-        print("stopped", d._pg_running(), d._port_answers(port))
+        print("stopped", d.pg_running(), d._port_answers(port))
     """
 )
 
