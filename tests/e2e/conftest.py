@@ -133,12 +133,23 @@ def page(new_page):
     return new_page()
 
 
-def log_in(page, port: int, slug: str, email: str, password: str):
+def submit_log_in(page, port: int, slug: str, email: str, password: str):
+    """Fills in and sends the log-in form, whatever the outcome (for tests of refused log-ins)."""
     page.goto(org_url(slug, port, "/accounts/login/"))
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state("networkidle")
+
+
+def log_in(page, port: int, slug: str, email: str, password: str):
+    """Logs in and checks that it worked: the form let the person through and a session exists."""
+    submit_log_in(page, port, slug, email, password)
+    if "/accounts/login/" in page.url:
+        alerts = page.get_by_role("alert").all_inner_texts()
+        pytest.fail(f"log-in as {email} at {slug} was refused: {alerts or page.title()}")
+    cookies = page.context.cookies(org_url(slug, port))
+    assert any(cookie["name"] == "sessionid" for cookie in cookies), f"no session after logging in as {email}"
 
 
 def sent_mail(to: str) -> list[EmailMessage]:
