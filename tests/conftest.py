@@ -18,6 +18,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django_redis import get_redis_connection
 from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import Role
@@ -75,6 +76,26 @@ def django_db_setup(django_test_environment, django_db_blocker):
 def _public_schema_between_tests():
     yield
     connection.set_schema_to_public()
+
+
+def forget_cache_keys(fragment: str) -> int:
+    """Deletes every cache key containing ``fragment``, whatever the org.
+
+    ``cache.delete_pattern`` cannot do this: the tenant-aware key function prefixes the pattern
+    with the current schema, so from the public schema it never matches an org's keys.
+    """
+    redis = get_redis_connection("default")
+    keys = list(redis.scan_iter(match=f"*{fragment}*"))
+    return redis.delete(*keys) if keys else 0
+
+
+@pytest.fixture(autouse=True)
+def _throttle_counters_start_over():
+    """Failure counters live in Redis under each org's key prefix and outlive a test's rollback:
+    one test's failed API-key attempts must not count against a later test's."""
+    forget_cache_keys("api-key-failures")
+    yield
+    forget_cache_keys("api-key-failures")
 
 
 @pytest.fixture(autouse=True)

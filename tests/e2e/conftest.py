@@ -19,6 +19,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.db import connection
 
@@ -113,8 +114,13 @@ def browser():
 
 
 @pytest.fixture
-def new_page(browser, live_server_port):
-    """Opens pages in fresh browser contexts (separate cookie jars); closes them after the test."""
+def new_page(browser, live_server_port, django_db_blocker):
+    """Opens pages in fresh browser contexts (separate cookie jars); closes them after the test.
+    Failed log-ins the live server committed are forgotten before and after, so one test's refused
+    log-ins never count towards locking the next test out (every browser comes from 127.0.0.1)."""
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        axes_reset()
     contexts = []
 
     def open_page(viewport=None):
@@ -126,6 +132,9 @@ def new_page(browser, live_server_port):
     yield open_page
     for context in contexts:
         context.close()
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        axes_reset()
 
 
 @pytest.fixture
