@@ -172,18 +172,31 @@ def committed(django_db_setup, django_db_blocker):
         connection.set_schema_to_public()
 
 
-@contextlib.contextmanager
-def celery_worker(name: str, **extra_env):
-    """A real Celery worker process on the test database and the test Redis, until the block ends."""
-    from orgdash.celery import app as celery_app
-
-    env = {
+def _celery_env(extra_env: dict) -> dict:
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "orgdash.settings.test",
         "DJANGO_DATABASE_NAME": connection.settings_dict["NAME"],
         "PYTHONUNBUFFERED": "1",
         **extra_env,
     }
+
+
+def _stop_process(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def celery_worker(name: str, **extra_env):
+    """A real Celery worker process on the test database and the test Redis, until the block ends."""
+    from orgdash.celery import app as celery_app
+
+    env = _celery_env(extra_env)
     celery_app.control.purge()
     log_path = settings.BASE_DIR / "test-artifacts" / f"celery-{name}.log"
     log_path.parent.mkdir(exist_ok=True)
@@ -200,8 +213,22 @@ def celery_worker(name: str, **extra_env):
                     raise RuntimeError(f"the Celery worker did not start; see {log_path}")
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            _stop_process(process)
+
+
+@contextlib.contextmanager
+def celery_beat(name: str, schedule_dir, **extra_env):
+    """A real Celery beat process (its schedule file in ``schedule_dir``) sending to the test Redis,
+    until the block ends. Pair it with ``celery_worker`` to run what it sends."""
+    log_path = settings.BASE_DIR / "test-artifacts" / f"celery-beat-{name}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "orgdash", "beat", "--loglevel=INFO",
+             "--schedule", str(schedule_dir / "celerybeat-schedule")],
+            cwd=settings.BASE_DIR, env=_celery_env(extra_env), stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            yield process
+        finally:
+            _stop_process(process)
