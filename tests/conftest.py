@@ -48,6 +48,13 @@ def create_baseline() -> None:
         staff.save(update_fields=["is_staff", "is_superuser"])
 
 
+def pytest_terminal_summary(terminalreporter, config):
+    """The shuffled order's seed, last, where it is seen after a failure (``-q`` hides the header)."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(f"Tests ran in a shuffled order; replay it with --randomly-seed={seed}")
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment, django_db_blocker):
     """Creates the test database (always: browser tests use it without a ``db`` mark) and the
