@@ -52,7 +52,10 @@ def _restart_services(down: list[str]) -> None:
 
 def _stop(processes: dict[str, subprocess.Popen]) -> None:
     # Each child leads its own process group (runserver's reloader, the worker's pool): signal the
-    # group once, so everything ends through its own clean shutdown path.
+    # group once, so everything ends through its own clean shutdown path. A second Ctrl-C meanwhile
+    # changes nothing (a child still running after 15 s is killed).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for proc in processes.values():
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
