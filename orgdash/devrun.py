@@ -51,14 +51,18 @@ def _restart_services(down: list[str]) -> None:
 
 
 def _stop(processes: dict[str, subprocess.Popen]) -> None:
-    # Each child leads its own process group (runserver's reloader, the worker's pool): signal the
-    # group once, so everything ends through its own clean shutdown path. A second Ctrl-C meanwhile
-    # changes nothing (a child still running after 15 s is killed).
+    """Each ends through its own clean shutdown path: the worker's main process stops its pool
+    itself (a signalled pool process would count as a lost worker), runserver's reloader and the
+    server it runs are signalled together. A second Ctrl-C meanwhile changes nothing; whatever
+    still runs after 15 s is killed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    for proc in processes.values():
+    for name, proc in processes.items():
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            if name == "web":
+                os.killpg(proc.pid, signal.SIGTERM)
+            else:
+                proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 15
     for proc in processes.values():
         try:

@@ -63,20 +63,44 @@ def _port_answers(port: int) -> bool:
         return False
 
 
-def pg_running() -> bool:
-    pid_file = PG_DIR / "postmaster.pid"
-    if not pid_file.exists():
+def _postmaster_pid() -> int | None:
+    try:
+        return int((PG_DIR / "postmaster.pid").read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if pid is None:
         return False
     try:
-        pid = int(pid_file.read_text().splitlines()[0])
         os.kill(pid, 0)
-    except (ValueError, IndexError, ProcessLookupError, PermissionError):
+    except (ProcessLookupError, PermissionError):
         return False
-    return (PG_DIR / ".s.PGSQL.5432").exists()
+    return True
+
+
+def _pg_socket_answers() -> bool:
+    # A server killed outright leaves its socket file behind: only a connection tells.
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(1)
+        try:
+            sock.connect(str(PG_DIR / ".s.PGSQL.5432"))
+        except OSError:
+            return False
+    return True
+
+
+def pg_running() -> bool:
+    return _pid_alive(_postmaster_pid()) and _pg_socket_answers()
 
 
 def start_postgres() -> None:
     if not pg_running():
+        # A server still going down (killed, its backends exiting) holds the data folder: wait for it.
+        deadline = time.monotonic() + 15
+        while _pid_alive(_postmaster_pid()) and not _pg_socket_answers() and time.monotonic() < deadline:
+            time.sleep(0.1)
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         runtime_dir = DATA_DIR / "run"
         runtime_dir.mkdir(mode=0o700, exist_ok=True)

@@ -23,8 +23,13 @@ SCRIPT = textwrap.dedent(
     elif action == "kill":
         import signal
         os.kill(int(open(d.REDIS_DIR / "redis.pid").read()), signal.SIGKILL)
-        os.kill(int(open(d.PG_DIR / "postmaster.pid").read().split()[0]), signal.SIGKILL)
-        print("killed", d.redis_running())
+        pg_pid = int(open(d.PG_DIR / "postmaster.pid").read().split()[0])
+        os.kill(pg_pid, signal.SIGKILL)
+        import time
+        deadline = time.monotonic() + 10
+        while d._pid_alive(pg_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print("killed", d.redis_running(), d.pg_running())
     else:
         port = d._redis_port()
         d.stop()
@@ -59,7 +64,7 @@ def test_embedded_services_start_are_reused_and_stop(tmp_path):
         assert second[0].split()[4] == port
 
         # Both die; the next start brings them back where running processes look for them.
-        assert _run(data_dir, "kill")[0] == "killed False"
+        assert _run(data_dir, "kill")[0] == "killed False False"
         third = _run(data_dir, "start")
         assert third[0].split()[1] != pid, "a new server was started"
         assert third[0].split()[4] == port, "Redis comes back on the port it had"
