@@ -5,6 +5,7 @@ a server that stops answering is started again at the same socket or port, so th
 worker and beat, which keep the address they read at start-up, reconnect to it by themselves.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -50,6 +51,11 @@ def _restart_services(down: list[str]) -> None:
         print(f"could not start {' and '.join(down)}:\n{result.stderr.strip()}", file=sys.stderr, flush=True)
 
 
+def _signal_group(proc: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group has already gone
+        os.killpg(proc.pid, signum)
+
+
 def _stop(processes: dict[str, subprocess.Popen]) -> None:
     """Each ends through its own clean shutdown path: the worker's main process stops its pool
     itself (a signalled pool process would count as a lost worker), runserver's reloader and the
@@ -60,7 +66,7 @@ def _stop(processes: dict[str, subprocess.Popen]) -> None:
     for name, proc in processes.items():
         if proc.poll() is None:
             if name == "web":
-                os.killpg(proc.pid, signal.SIGTERM)
+                _signal_group(proc, signal.SIGTERM)
             else:
                 proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 15
@@ -68,7 +74,7 @@ def _stop(processes: dict[str, subprocess.Popen]) -> None:
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _signal_group(proc, signal.SIGKILL)
             proc.wait()
 
 
