@@ -61,7 +61,8 @@ def send_invite_email(self, *, invite_id: int, token: str) -> str:
     except Exception as exc:  # any transport error: record it and retry
         logger.warning("invite e-mail %s to %s failed: %s", invite_id, invite.membership.email, exc)
         invite_record_delivery(invite_id=invite_id, error=f"{type(exc).__name__}: {exc}")
-        raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 3600))
+        backoff = settings.ORGDASH_INVITE_RETRY_SECONDS * 2**self.request.retries
+        raise self.retry(exc=exc, countdown=min(backoff, 3600))
     invite_record_delivery(invite_id=invite_id)
     return "sent"
 

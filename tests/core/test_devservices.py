@@ -1,4 +1,5 @@
-"""The embedded PostgreSQL and Redis: started in a folder of their own, reused, stopped cleanly."""
+"""The embedded PostgreSQL and Redis: started in a folder of their own, reused, restarted where they
+were after they die, stopped cleanly."""
 
 import os
 import subprocess
@@ -15,14 +16,24 @@ SCRIPT = textwrap.dedent(
     if action == "start":
         d.start_postgres(); d.start_redis()
         pid = open(d.PG_DIR / "postmaster.pid").read().split()[0]
-        print("pg", pid, d._pg_running(), "redis", d._redis_port(), d._port_answers(d._redis_port()))
+        print("pg", pid, d.pg_running(), "redis", d._redis_port(), d._port_answers(d._redis_port()))
         import psycopg
         with psycopg.connect(d.database_url()) as conn:
             print("select", conn.execute("select 1").fetchone()[0])
+    elif action == "kill":
+        import signal
+        os.kill(int(open(d.REDIS_DIR / "redis.pid").read()), signal.SIGKILL)
+        pg_pid = int(open(d.PG_DIR / "postmaster.pid").read().split()[0])
+        os.kill(pg_pid, signal.SIGKILL)
+        import time
+        deadline = time.monotonic() + 10
+        while d._pid_alive(pg_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print("killed", d.redis_running(), d.pg_running())
     else:
         port = d._redis_port()
         d.stop()
-        print("stopped", d._pg_running(), d._port_answers(port))
+        print("stopped", d.pg_running(), d._port_answers(port))
     """
 )
 
@@ -51,6 +62,13 @@ def test_embedded_services_start_are_reused_and_stop(tmp_path):
         second = _run(data_dir, "start")
         assert second[0].split()[1] == pid, "a running server is reused, not started again"
         assert second[0].split()[4] == port
+
+        # Both die; the next start brings them back where running processes look for them.
+        assert _run(data_dir, "kill")[0] == "killed False False"
+        third = _run(data_dir, "start")
+        assert third[0].split()[1] != pid, "a new server was started"
+        assert third[0].split()[4] == port, "Redis comes back on the port it had"
+        assert third[1] == "select 1", "PostgreSQL answers on the same socket"
     finally:
         stopped = _run(data_dir, "stop")
     assert stopped[0] == "stopped False False"

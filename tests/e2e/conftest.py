@@ -19,6 +19,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.db import connection
 
@@ -113,8 +114,13 @@ def browser():
 
 
 @pytest.fixture
-def new_page(browser, live_server_port):
-    """Opens pages in fresh browser contexts (separate cookie jars); closes them after the test."""
+def new_page(browser, live_server_port, django_db_blocker):
+    """Opens pages in fresh browser contexts (separate cookie jars); closes them after the test.
+    Failed log-ins the live server committed are forgotten before and after, so one test's refused
+    log-ins never count towards locking the next test out (every browser comes from 127.0.0.1)."""
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        axes_reset()
     contexts = []
 
     def open_page(viewport=None):
@@ -126,6 +132,9 @@ def new_page(browser, live_server_port):
     yield open_page
     for context in contexts:
         context.close()
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        axes_reset()
 
 
 @pytest.fixture
@@ -133,12 +142,23 @@ def page(new_page):
     return new_page()
 
 
-def log_in(page, port: int, slug: str, email: str, password: str):
+def submit_log_in(page, port: int, slug: str, email: str, password: str):
+    """Fills in and sends the log-in form, whatever the outcome (for tests of refused log-ins)."""
     page.goto(org_url(slug, port, "/accounts/login/"))
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state("networkidle")
+
+
+def log_in(page, port: int, slug: str, email: str, password: str):
+    """Logs in and checks that it worked: the form let the person through and a session exists."""
+    submit_log_in(page, port, slug, email, password)
+    if "/accounts/login/" in page.url:
+        alerts = page.get_by_role("alert").all_inner_texts()
+        pytest.fail(f"log-in as {email} at {slug} was refused: {alerts or page.title()}")
+    cookies = page.context.cookies(org_url(slug, port))
+    assert any(cookie["name"] == "sessionid" for cookie in cookies), f"no session after logging in as {email}"
 
 
 def sent_mail(to: str) -> list[EmailMessage]:

@@ -3,7 +3,7 @@
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import log_in, org_url, screenshot
+from tests.e2e.conftest import log_in, org_url, screenshot, submit_log_in
 
 
 def test_admin_logs_in_and_sees_the_dashboard_tabs(page, live_server_port):
@@ -36,6 +36,6 @@ def test_acme_admin_session_is_refused_at_globex(page, live_server_port):
 
 
 def test_user_of_acme_cannot_log_in_at_globex(page, live_server_port):
-    log_in(page, live_server_port, "globex", "admin@acme.test", PASSWORD)
+    submit_log_in(page, live_server_port, "globex", "admin@acme.test", PASSWORD)
     expect(page.get_by_role("alert")).to_contain_text("do not match an account of this organization")
     assert "/accounts/login/" in page.url

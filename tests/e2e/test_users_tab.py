@@ -372,7 +372,8 @@ def test_invite_two_people_who_accept_and_turn_active(admin_page, new_page, live
     # The link worked once.
     again = new_page()
     response = again.goto(link)
-    assert response.status in (404, 410)
+    assert response.status == 404
+    expect(again.get_by_role("heading", name="This invite link is not valid")).to_be_visible()
 
 
 def test_invite_dialog_is_labelled_traps_focus_and_closes_with_escape(admin_page, live_server_port):
@@ -420,7 +421,7 @@ def test_deactivating_someone_logged_in_elsewhere_ends_their_access(admin_page, 
     assert page.evaluate("window.__sameDocument === true")  # updated in place, no reload
 
     # Their very next request fails: the API refuses, the page sends them to log in.
-    assert fetch_status(other, "/api/v1/users/") in (401, 403)
+    assert fetch_status(other, "/api/v1/users/") == 401
     other.goto(users_url(live_server_port))
     expect(other).to_have_url(re.compile(r"/accounts/login/"))
 
@@ -625,8 +626,8 @@ def test_screenshots_and_layout(new_page, live_server_port, people, width, name)
     policy = response.headers.get("content-security-policy", "")
     assert "script-src 'self'" in policy and "style-src 'self'" in policy
     assert console_errors == []
-    first_rows_ms = page.evaluate("performance.getEntriesByName('orgdash:users-first-rows')[0].startTime")
-    assert first_rows_ms < 3000
+    # The page marks when its first rows are shown (how fast is measured by `manage.py benchmark`).
+    assert page.evaluate("performance.getEntriesByName('orgdash:users-first-rows').length") == 1
 
     # Readable at this width: no horizontal scrolling of the page.
     assert page.evaluate("document.documentElement.scrollWidth") <= width

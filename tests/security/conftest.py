@@ -14,19 +14,8 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
-from django_redis import get_redis_connection
 
-
-def forget_cache_keys(fragment: str) -> int:
-    """Deletes every cache key containing ``fragment``, whatever the org.
-
-    ``cache.delete_pattern`` cannot do this: the tenant-aware key function prefixes the pattern
-    with the current schema, so from the public schema it never matches an org's keys.
-    """
-    redis = get_redis_connection("default")
-    keys = list(redis.scan_iter(match=f"*{fragment}*"))
-    return redis.delete(*keys) if keys else 0
-
+from tests.conftest import forget_cache_keys  # noqa: F401 (used by the security tests)
 
 # --- real processes for the fault tests --------------------------------------------------------
 

@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import io
 import re
+import uuid
 
 import pytest
 from django.contrib import admin
@@ -58,7 +59,10 @@ def test_each_admin_action_is_recorded_with_actor_target_time_and_ip(acme, admin
     assert admin_client.post(url + "deactivate/").status_code == 200
     assert admin_client.post(url + "reactivate/").status_code == 200
 
-    rows = audit_rows(admin_client)["results"]
+    # This test's rows (committed tests may have left others in acme's trail).
+    rows = [
+        row for row in audit_rows(admin_client)["results"] if row["target"] in ("audited@example.test", target.email)
+    ]
     actions = [row["action"] for row in rows]
     for action in (
         "invite.create",
@@ -84,24 +88,31 @@ def test_each_admin_action_is_recorded_with_actor_target_time_and_ip(acme, admin
 
 
 def test_the_users_export_is_recorded(admin_client):
+    before = audit_rows(admin_client, action="users.export")["count"]
     response = admin_client.get("/api/v1/users/export.csv")
     assert response.status_code == 200
     b"".join(response.streaming_content)
-    rows = audit_rows(admin_client, action="users.export")["results"]
-    assert len(rows) == 1
-    assert rows[0]["actor"] == "admin@acme.test"
+    after = audit_rows(admin_client, action="users.export")
+    assert after["count"] == before + 1
+    assert after["results"][0]["actor"] == "admin@acme.test"
 
 
 @pytest.fixture
-def some_events(in_acme):
+def tag():
+    """A domain of this test's own: other tests (some committed) leave rows in acme's trail too."""
+    return f"t{uuid.uuid4().hex[:10]}.test"
+
+
+@pytest.fixture
+def some_events(in_acme, tag):
     now = timezone.now()
     admin_user = User.objects.get(email="admin@acme.test")
     events = []
     for days_ago, action, target, actor_email in [
-        (0, "membership.deactivate", "zoe@example.test", "admin@acme.test"),
-        (1, "invite.create", "yan@example.test", "admin@acme.test"),
-        (3, "invite.create", "xia@example.test", "second-admin@acme.test"),
-        (10, "membership.change_role", "zoe@example.test", "admin@acme.test"),
+        (0, "membership.deactivate", f"zoe@{tag}", "admin@acme.test"),
+        (1, "invite.create", f"yan@{tag}", "admin@acme.test"),
+        (3, "invite.create", f"xia@{tag}", "second-admin@acme.test"),
+        (10, "membership.change_role", f"zoe@{tag}", "admin@acme.test"),
     ]:
         events.append(
             AuditEvent.objects.create(
@@ -117,32 +128,39 @@ def some_events(in_acme):
     return events
 
 
-def test_filters_narrow_the_list(admin_client, some_events):
+def test_filters_narrow_the_list(admin_client, some_events, tag):
     today = timezone.now().date()
-    assert audit_rows(admin_client)["count"] == 4
-    assert [r["target"] for r in audit_rows(admin_client, action="invite.create")["results"]] == [
-        "yan@example.test",
-        "xia@example.test",
+    assert audit_rows(admin_client, target=tag)["count"] == 4
+    assert [r["target"] for r in audit_rows(admin_client, target=tag, action="invite.create")["results"]] == [
+        f"yan@{tag}",
+        f"xia@{tag}",
     ]
-    assert audit_rows(admin_client, action="invite.create,membership.deactivate")["count"] == 3
-    assert audit_rows(admin_client, actor="SECOND-admin")["count"] == 1
-    assert audit_rows(admin_client, target="zoe@")["count"] == 2
+    assert audit_rows(admin_client, target=tag, action="invite.create,membership.deactivate")["count"] == 3
+    assert audit_rows(admin_client, target=tag, actor="SECOND-admin")["count"] == 1
+    assert audit_rows(admin_client, target=f"zoe@{tag}")["count"] == 2
     since = (today - dt.timedelta(days=3)).isoformat()
-    assert audit_rows(admin_client, since=since)["count"] == 3
+    assert audit_rows(admin_client, target=tag, since=since)["count"] == 3
     until = (today - dt.timedelta(days=1)).isoformat()
-    assert audit_rows(admin_client, since=since, until=until)["count"] == 2
-    assert audit_rows(admin_client, until=(today - dt.timedelta(days=11)).isoformat())["count"] == 0
+    assert audit_rows(admin_client, target=tag, since=since, until=until)["count"] == 2
+    assert audit_rows(admin_client, target=tag, until=(today - dt.timedelta(days=11)).isoformat())["count"] == 0
 
 
-def test_pagination_has_the_users_list_shape(admin_client, some_events):
-    first = audit_rows(admin_client, page_size=3)
+def test_pagination_has_the_users_list_shape(admin_client, some_events, tag):
+    first = audit_rows(admin_client, target=tag, page_size=3)
     assert set(first) == {"count", "next", "previous", "results"}
     assert first["count"] == 4 and len(first["results"]) == 3 and first["previous"] is None
-    second = audit_rows(admin_client, page_size=3, page=2)
+    second = audit_rows(admin_client, target=tag, page_size=3, page=2)
     assert len(second["results"]) == 1
     seen = [r["id"] for r in first["results"] + second["results"]]
     assert len(set(seen)) == 4
-    assert admin_client.get("/api/v1/audit/", {"page": 9}).status_code == 404
+    assert admin_client.get("/api/v1/audit/", {"target": tag, "page": 3}).status_code == 404
+
+
+def test_a_page_size_that_is_not_a_number_gives_the_default_page(admin_client, some_events, tag):
+    # The audit list follows DRF's pagination here: an unreadable page_size means the default (50).
+    response = admin_client.get("/api/v1/audit/", {"target": tag, "page_size": "lots"})
+    assert response.status_code == 200
+    assert response.json()["count"] == 4 and len(response.json()["results"]) == 4
 
 
 @pytest.mark.parametrize(
@@ -152,14 +170,10 @@ def test_pagination_has_the_users_list_shape(admin_client, some_events):
         ({"until": "2026-13-01"}, "until"),
         ({"since": "2026-05-02", "until": "2026-05-01"}, "until"),
         ({"actor": "a\x00b"}, "actor"),
-        ({"page_size": "lots"}, None),
     ],
 )
 def test_bad_filters_answer_400_naming_the_field(admin_client, params, field):
     response = admin_client.get("/api/v1/audit/", params)
-    if field is None:  # DRF clamps or ignores a bad page_size; it must never be a server error
-        assert response.status_code in (200, 400)
-        return
     assert response.status_code == 400
     body = response.json()
     assert body["detail"]
@@ -177,10 +191,10 @@ def test_members_viewers_and_strangers_cannot_read_it(acme_client, globex_client
 
 @pytest.mark.parametrize("path", ["/api/v1/audit/", "/api/v1/audit/export.csv"])
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-def test_rows_cannot_be_written_through_the_api(admin_client, some_events, path, method):
+def test_rows_cannot_be_written_through_the_api(admin_client, some_events, tag, path, method):
     response = getattr(admin_client, method)(path, "{}", content_type="application/json")
     assert response.status_code == 405
-    assert audit_rows(admin_client)["count"] == 4
+    assert audit_rows(admin_client, target=tag)["count"] == 4
 
 
 def test_no_route_under_audit_accepts_an_id(admin_client, some_events):
@@ -290,12 +304,12 @@ def test_members_get_403_and_strangers_the_login_page(acme_client):
     assert acme_client.get("/org/dashboard/audit/").status_code == 403
 
 
-def test_django_admin_shows_the_trail_read_only_to_support_staff(acme, some_events):
+def test_django_admin_shows_the_trail_read_only_to_support_staff(acme, some_events, tag):
     staff_client = Client(HTTP_HOST=host_of("acme"))
     login(staff_client, "support@orgdash.test")
     response = staff_client.get("/admin/accounts/auditevent/")
     assert response.status_code == 200
-    assert b"zoe@example.test" in response.content
+    assert f"zoe@{tag}".encode() in response.content
     event = some_events[0]
     change_page = staff_client.get(f"/admin/accounts/auditevent/{event.pk}/change/")
     assert change_page.status_code == 200  # the view page, read-only
