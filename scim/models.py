@@ -1,0 +1,27 @@
+"""What SCIM adds to a membership: the identity provider's ``userName`` and ``externalId``."""
+
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import Membership
+
+
+class ScimIdentity(models.Model):
+    """The identity provider's names for a member. A member without one (added in orgdash) has
+    their e-mail as ``userName``, so an identity provider can find and link them."""
+
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="scim_identity")
+    user_name = models.CharField(max_length=255)
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    given_name = models.CharField(max_length=200, blank=True)
+    family_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("user_name"), name="scimidentity_user_name_unique")]
+        indexes = [models.Index(fields=["external_id"], name="scimidentity_external_id")]
+
+    def __str__(self) -> str:
+        return self.user_name
