@@ -45,7 +45,7 @@ def user_name_ids(value: str) -> list[int]:
     identity's own name, or the e-mail of a member who has none."""
     ids = list(
         ScimIdentity.objects.annotate(lower_name=Lower("user_name"))
-        .filter(lower_name=value.lower())
+        .filter(lower_name=value.lower(), deleted_at=None)
         .values_list("membership_id", flat=True)
     )
     # E-mails are stored lower-cased by the services; the exact forms keep the lookup on the index.
@@ -86,7 +86,9 @@ class _ToQuery(FilterVisitor[Q]):
         if name == "user_name":
             return Q(pk__in=user_name_ids(str(value)))
         if name == "external_id":
-            ids = ScimIdentity.objects.filter(external_id=str(value)).values_list("membership_id", flat=True)
+            ids = ScimIdentity.objects.filter(external_id=str(value), deleted_at=None).values_list(
+                "membership_id", flat=True
+            )
             return Q(pk__in=list(ids))
         if name == "emails.value":
             return Q(email__in={str(value), str(value).lower()})

@@ -59,7 +59,7 @@ class OrgName(ComplexAttribute):
 
 
 class OrgEmail(ComplexAttribute):
-    value: str | None = None
+    value: Annotated[str | None, Required.true] = None
     """The person's log-in e-mail: the primary entry, or the only one."""
 
     type: str | None = None
@@ -67,7 +67,7 @@ class OrgEmail(ComplexAttribute):
 
 
 class OrgRole(ComplexAttribute):
-    value: RoleValue | None = None
+    value: Annotated[RoleValue | None, Required.true] = None
     """The person's role in the org; one role only."""
 
     primary: bool | None = None
@@ -84,10 +84,12 @@ class OrgUser(Resource):
     name: OrgName | None = None
     display_name: str | None = None
     emails: Annotated[list[OrgEmail] | None, Required.true] = None
-    active: bool | None = None
+    # Always set here (a member is active or not, and has one role), so they cannot be removed;
+    # a create or replace without them gets active true and role member.
+    active: Annotated[bool | None, Required.true] = None
     """False exactly when the membership is deactivated."""
 
-    roles: list[OrgRole] | None = None
+    roles: Annotated[list[OrgRole] | None, Required.true] = None
 
 
 def user_schema():

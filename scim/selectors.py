@@ -19,7 +19,12 @@ class UserPage:
 
 
 def memberships() -> QuerySet:
-    return Membership.objects.select_related("scim_identity").order_by("id")
+    """Every membership SCIM sees: all but those a SCIM DELETE removed."""
+    return (
+        Membership.objects.select_related("scim_identity")
+        .exclude(scim_identity__deleted_at__isnull=False)
+        .order_by("id")
+    )
 
 
 def membership_for_id(resource_id: str) -> Membership:
@@ -46,17 +51,27 @@ def user_resource(membership: Membership, *, location: str) -> dict:
     if identity is not None and identity.external_id:
         resource["externalId"] = identity.external_id
     resource["userName"] = identity.user_name if identity is not None else membership.email
-    name = {"formatted": membership.name or None}
     if identity is not None:
-        name.update(givenName=identity.given_name or None, familyName=identity.family_name or None)
+        name = {
+            "formatted": identity.formatted_name,
+            "givenName": identity.given_name,
+            "familyName": identity.family_name,
+        }
+        display_name = identity.display_name
+    else:
+        name, display_name = {"formatted": membership.name}, membership.name
     name = {key: value for key, value in name.items() if value}
     if name:
         resource["name"] = name
-    if membership.name:
-        resource["displayName"] = membership.name
-    resource["emails"] = [{"value": membership.email, "type": "work", "primary": True}]
+    if display_name:
+        resource["displayName"] = display_name
+    email = {"value": membership.email, "type": "work", "primary": True}
+    if identity is not None:
+        email.update(type=identity.email_type or None, primary=identity.email_primary)
+    resource["emails"] = [{key: value for key, value in email.items() if value is not None}]
     resource["active"] = membership.state != Membership.State.DEACTIVATED
-    resource["roles"] = [{"value": membership.role, "primary": True}]
+    role_primary = True if identity is None or identity.role_primary is None else identity.role_primary
+    resource["roles"] = [{"value": membership.role, "primary": role_primary}]
     changes = [membership.created_at, membership.joined_at, membership.deactivated_at]
     if identity is not None:
         changes += [identity.created_at, identity.updated_at]

@@ -18,6 +18,7 @@ from django.utils import timezone
 from scim2_models import (
     ConflictException,
     InvalidValueException,
+    MutabilityException,
     PatchOp,
     PreconditionFailedException,
     UniquenessException,
@@ -51,11 +52,15 @@ class Desired:
     user_name: str
     external_id: str | None
     email: str
-    formatted: str
+    email_type: str
+    email_primary: bool | None
+    formatted_name: str
     given_name: str
     family_name: str
+    display_name: str
     active: bool | None
     role: str | None
+    role_primary: bool | None
 
 
 def desired_from(user: RequestUser, *, current_role: str | None = None) -> Desired:
@@ -65,12 +70,17 @@ def desired_from(user: RequestUser, *, current_role: str | None = None) -> Desir
         raise InvalidValueException(detail="userName is required.")
     if len(user_name) > 255:
         raise InvalidValueException(detail="userName is longer than 255 characters.")
-    email = _login_email(user.emails or [])
+    entry = _login_email_entry(user.emails or [])
+    email = _checked_email(entry.value)
+    email_type = str(entry.type.value if hasattr(entry.type, "value") else entry.type or "").strip()
+    if len(email_type) > 100:
+        raise InvalidValueException(detail="emails.type is longer than 100 characters.")
     name = user.name
+    formatted = ((name.formatted if name else None) or "").strip()[:200]
     given = ((name.given_name if name else None) or "").strip()[:200]
     family = ((name.family_name if name else None) or "").strip()[:200]
-    formatted = (name.formatted if name else None) or " ".join(part for part in (given, family) if part)
-    formatted = (formatted or user.display_name or "").strip()[:200]
+    display = (user.display_name or "").strip()[:200]
+    role, role_primary = _role(user.roles or [], current_role)
     external_id = (user.external_id or "").strip() or None
     if external_id is not None and len(external_id) > 255:
         raise InvalidValueException(detail="externalId is longer than 255 characters.")
@@ -78,60 +88,64 @@ def desired_from(user: RequestUser, *, current_role: str | None = None) -> Desir
         user_name=user_name,
         external_id=external_id,
         email=email,
-        formatted=formatted,
+        email_type=email_type,
+        email_primary=entry.primary,
+        formatted_name=formatted,
         given_name=given,
         family_name=family,
+        display_name=display,
         active=user.active,
-        role=_role(user.roles or [], current_role),
+        role=role,
+        role_primary=role_primary,
     )
 
 
-def _login_email(emails) -> str:
+def _login_email_entry(emails):
+    """The primary entry, else the only one, else the first (RFC 7643 §2.4 leaves it to us)."""
     values = [entry for entry in emails if entry.value]
+    if not values:
+        raise InvalidValueException(detail="emails must hold the person's e-mail address (the primary one).")
+    primary = [entry for entry in values if entry.primary]
+    return primary[0] if len(primary) == 1 else values[0]
+
+
+def _checked_email(value) -> str:
+    email = str(value).strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as error:
+        raise InvalidValueException(detail=f"'{value}' is not a valid e-mail address.") from error
+    return email
+
+
+def _role(roles, current_role: str | None) -> tuple[str | None, bool | None]:
+    """The role and its ``primary`` flag as sent: the primary entry, or the only one; of several
+    unmarked ones, the one that is not the current role (an identity provider appending a role to
+    the list means to give it)."""
+    values = [entry for entry in roles if entry.value]
+    if not values:
+        return None, None
     primary = [entry for entry in values if entry.primary]
     if len(primary) == 1:
         chosen = primary[0]
     elif len(values) == 1:
         chosen = values[0]
-    elif not values:
-        raise InvalidValueException(detail="emails must hold the person's e-mail address (the primary one).")
     else:
-        raise InvalidValueException(detail="Several emails and none (or more than one) marked primary.")
-    email = str(chosen.value).strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError as error:
-        raise InvalidValueException(detail=f"'{chosen.value}' is not a valid e-mail address.") from error
-    return email
-
-
-def _role(roles, current_role: str | None) -> str | None:
-    """The primary role, or the only one; of several unmarked ones, the one that is not the current
-    role (an identity provider adding a role to the list means to give it)."""
-    values = [entry for entry in roles if entry.value]
-    if not values:
-        return None
-    primary = [entry for entry in values if entry.primary]
-    if len(primary) == 1:
-        chosen = primary[0].value
-    elif len(values) == 1:
-        chosen = values[0].value
-    else:
-        others = {str(entry.value).strip().lower() for entry in values} - {current_role}
-        if len(others) != 1:
+        others = [entry for entry in values if str(entry.value).strip().lower() != current_role]
+        if len({str(entry.value).strip().lower() for entry in others}) != 1:
             raise InvalidValueException(detail="Give one role: admin, member or viewer (mark one primary).")
-        chosen = others.pop()
-    role = str(chosen).strip().lower()
+        chosen = others[0]
+    role = str(chosen.value).strip().lower()
     if role not in Role.values:
-        raise InvalidValueException(detail=f"'{chosen}' is not a role; use one of {', '.join(Role.values)}.")
-    return role
+        raise InvalidValueException(detail=f"'{chosen.value}' is not a role; use one of {', '.join(Role.values)}.")
+    return role, chosen.primary
 
 
 def _user_name_owner(user_name: str) -> Membership | None:
     identity = (
         ScimIdentity.objects.select_related("membership")
         .annotate(lower_name=Lower("user_name"))
-        .filter(lower_name=user_name.lower())
+        .filter(lower_name=user_name.lower(), deleted_at=None)
         .first()
     )
     if identity is not None:
@@ -149,8 +163,9 @@ def user_create(*, user: RequestUser, ip_address: str | None = None) -> Membersh
     desired = desired_from(user)
     if _user_name_owner(desired.user_name) is not None:
         raise UniquenessException(detail=f"userName '{desired.user_name}' is already in this organization.")
-    if desired.email in memberships_by_email([desired.email]):
-        raise UniquenessException(detail=f"{desired.email} is already in this organization.")
+    existing = memberships_by_email([desired.email]).get(desired.email)
+    if existing is not None:
+        return _revive(existing, desired, ip_address)
     role = desired.role or Role.MEMBER
     account = get_user_model().objects.filter(email__iexact=desired.email).first()
     if account is not None:
@@ -161,18 +176,9 @@ def user_create(*, user: RequestUser, ip_address: str | None = None) -> Membersh
         if not result.invited:  # a concurrent request invited the same address first
             raise UniquenessException(detail=f"{desired.email} is already in this organization.")
         membership = result.invited[0]
-        if desired.formatted:
-            membership.name = desired.formatted
-            membership.save(update_fields=["name"])
     try:
         with transaction.atomic():
-            ScimIdentity.objects.create(
-                membership=membership,
-                user_name=desired.user_name,
-                external_id=desired.external_id,
-                given_name=desired.given_name,
-                family_name=desired.family_name,
-            )
+            ScimIdentity.objects.create(membership=membership, **_identity_fields(desired))
     except IntegrityError as error:
         raise UniquenessException(detail=f"userName '{desired.user_name}' is already in this organization.") from error
     audit_record(
@@ -183,9 +189,58 @@ def user_create(*, user: RequestUser, ip_address: str | None = None) -> Membersh
         user_name=desired.user_name,
         external_id=desired.external_id,
     )
+    _set_display_name(membership, desired)
     if desired.active is False:
         _set_active(membership, False, ip_address)
     return _reloaded(membership)
+
+
+def _revive(membership: Membership, desired: Desired, ip_address: str | None) -> Membership:
+    """POST for someone a SCIM DELETE removed brings them back (RFC 7644 §3.6: a deleted resource
+    is no conflict); anyone else already in the org is 409 uniqueness."""
+    identity = identity_of(membership)
+    if identity is None or identity.deleted_at is None:
+        raise UniquenessException(detail=f"{desired.email} is already in this organization.")
+    membership = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
+    identity.deleted_at = None
+    identity.save(update_fields=["deleted_at"])
+    audit_record(action="scim.provision", actor=ACTOR, target=membership, ip_address=ip_address, revived=True)
+    if desired.active is None:
+        desired.active = True
+    _apply(membership, desired, ip_address)
+    return _reloaded(membership)
+
+
+def _identity_fields(desired: Desired) -> dict:
+    return {
+        "user_name": desired.user_name,
+        "external_id": desired.external_id,
+        "formatted_name": desired.formatted_name,
+        "given_name": desired.given_name,
+        "family_name": desired.family_name,
+        "display_name": desired.display_name,
+        "email_type": desired.email_type,
+        "email_primary": desired.email_primary,
+        # Kept only when a role was sent (a PUT without roles keeps the role and its flag).
+        **({"role_primary": desired.role_primary} if desired.role else {}),
+    }
+
+
+def _shown_name(desired: Desired) -> str:
+    """The name the Users tab shows for what the identity provider sent."""
+    given_family = " ".join(part for part in (desired.given_name, desired.family_name) if part)
+    return (desired.formatted_name or given_family or desired.display_name)[:200]
+
+
+def _set_display_name(membership: Membership, desired: Desired) -> bool:
+    """The Users tab's name follows the identity provider for people who have not joined (who
+    joined chose their own name); returns whether it changed."""
+    shown = _shown_name(desired)
+    if membership.user_id is not None or shown == (membership.name or ""):
+        return False
+    membership.name = shown or None
+    membership.save(update_fields=["name"])
+    return True
 
 
 # --- replace, patch, delete -----------------------------------------------------------------
@@ -210,19 +265,31 @@ def user_patch(
     membership = _locked(membership, if_match)
     current = user_resource(membership, location="")
     current.pop("meta")
-    # Unmarked, so that an identity provider appending a role to the list (Entra) gives that role.
+    # Unmarked, so that an identity provider appending a role to the list (Entra) gives that role;
+    # the flag as last sent comes back unless the operations change it.
+    identity = identity_of(membership)
     current["roles"] = [{"value": membership.role}]
     user = RequestUser.model_validate(current)
     patch.patch(user)
+    if user.active is None or not user.roles:
+        raise MutabilityException(detail="active and roles cannot be removed; replace them instead.")
+    untouched = len(user.roles) == 1 and user.roles[0].value == membership.role and user.roles[0].primary is None
+    if untouched and identity is not None:
+        user.roles[0].primary = identity.role_primary
     _apply(membership, desired_from(user, current_role=membership.role), ip_address)
     return _reloaded(membership)
 
 
 @transaction.atomic
 def user_delete(*, membership: Membership, if_match: str | None = None, ip_address: str | None = None) -> None:
-    """DELETE deactivates and keeps the record (and its audit trail)."""
+    """DELETE deactivates and keeps the record (the Users tab shows Deactivated, the audit trail
+    stays); for SCIM the user is gone (RFC 7644 §3.6)."""
     membership = _locked(membership, if_match)
     _set_active(membership, False, ip_address)
+    identity = identity_of(membership) or ScimIdentity(membership=membership, user_name=membership.email)
+    identity.deleted_at = timezone.now()
+    identity.save()
+    audit_record(action="scim.delete", actor=ACTOR, target=membership, ip_address=ip_address)
 
 
 def _locked(membership: Membership, if_match: str | None) -> Membership:
@@ -262,12 +329,7 @@ def _apply_identity(membership: Membership, desired: Desired, ip_address: str | 
     if owner is not None and owner.pk != membership.pk:
         raise UniquenessException(detail=f"userName '{desired.user_name}' is already in this organization.")
     identity = identity_of(membership) or ScimIdentity(membership=membership, user_name=desired.user_name)
-    wanted = {
-        "user_name": desired.user_name,
-        "external_id": desired.external_id,
-        "given_name": desired.given_name,
-        "family_name": desired.family_name,
-    }
+    wanted = _identity_fields(desired)
     changed = {field: value for field, value in wanted.items() if getattr(identity, field) != value}
     if identity.pk is None or changed:
         for field, value in wanted.items():
@@ -280,10 +342,8 @@ def _apply_identity(membership: Membership, desired: Desired, ip_address: str | 
             raise UniquenessException(
                 detail=f"userName '{desired.user_name}' is already in this organization."
             ) from error
-    if desired.formatted and desired.formatted != (membership.name or ""):
-        membership.name = desired.formatted
-        membership.save(update_fields=["name"])
-        changed["name"] = desired.formatted
+    if _set_display_name(membership, desired):
+        changed["name"] = membership.name
     if changed:
         audit_record(action="scim.update", actor=ACTOR, target=membership, ip_address=ip_address, **changed)
 

@@ -24,6 +24,7 @@ from scim2_models import (
     PayloadTooLargeException,
     ResponseParameters,
     SCIMException,
+    SearchRequest,
 )
 
 from scim import selectors, services
@@ -174,7 +175,7 @@ def list_response(resources: list, *, total: int | None = None, start_index: int
     }
 
 
-def _positive_int(value: str | None, *, name: str, default: int) -> int:
+def _integer(value: str | None, *, name: str, default: int) -> int:
     if value is None or value == "":
         return default
     try:
@@ -220,12 +221,18 @@ class SchemasView(ScimView):
 class UsersView(ScimView):
     def get(self, request):
         params = request.query_params
-        text = params.get("filter")
-        where = parse_filter(text) if text else Q()
-        start_index = max(_positive_int(params.get("startIndex"), name="startIndex", default=1), 1)
-        count = min(max(_positive_int(params.get("count"), name="count", default=DEFAULT_COUNT), 0), MAX_RESULTS)
+        return self.page(
+            filter_text=params.get("filter"),
+            start_index=_integer(params.get("startIndex"), name="startIndex", default=1),
+            count=_integer(params.get("count"), name="count", default=DEFAULT_COUNT),
+            parameters=self.response_parameters(),
+        )
+
+    def page(self, *, filter_text: str | None, start_index: int, count: int, parameters) -> Response:
+        where = parse_filter(filter_text) if filter_text else Q()
+        start_index = max(start_index, 1)
+        count = min(max(count, 0), MAX_RESULTS)
         page = selectors.users_page(where=where, start_index=start_index, count=count, location_of=self.user_location)
-        parameters = self.response_parameters()
         resources = [self.project(resource, parameters) for resource in page.resources]
         return Response(list_response(resources, total=page.total, start_index=start_index))
 
@@ -233,6 +240,26 @@ class UsersView(ScimView):
         user = RequestUser.model_validate(request.data, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
         membership = services.user_create(user=user, ip_address=self.ip_address())
         return self.user_response(membership, status_code=status.HTTP_201_CREATED, location=True)
+
+
+class SearchView(UsersView):
+    """``POST /Users/.search`` and ``POST /.search`` (RFC 7644 §3.4.3): Users is the only resource type."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        search = SearchRequest[RequestUser].model_validate(request.data, scim_ctx=Context.SEARCH_REQUEST)
+        parameters = None
+        if search.attributes or search.excluded_attributes:
+            parameters = ResponseParameters[RequestUser](
+                attributes=search.attributes, excluded_attributes=search.excluded_attributes
+            )
+        return self.page(
+            filter_text=str(search.filter) if search.filter else None,
+            start_index=search.start_index or 1,
+            count=DEFAULT_COUNT if search.count is None else search.count,
+            parameters=parameters,
+        )
 
 
 class UserView(ScimView):
