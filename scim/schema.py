@@ -17,6 +17,7 @@ from scim2_models import (
     Bulk,
     ChangePassword,
     ComplexAttribute,
+    Email,
     EnterpriseUser,
     ETag,
     Filter,
@@ -40,8 +41,18 @@ DEFAULT_COUNT = 100
 # Request bodies above this are refused with 413 before they are parsed.
 MAX_PAYLOAD_BYTES = 64 * 1024
 
-# What requests are parsed into: every RFC attribute, so unsupported ones are ignored, unknown refused.
-RequestUser = User[EnterpriseUser]
+
+class RequestEmail(Email):
+    # Checked by Django's validator like every other address here: the library's would refuse
+    # special-use domains (``.local``, ``.test``) that real directories and orgs use.
+    value: str | None = None
+
+
+class RequestUser(User[EnterpriseUser]):
+    """What requests are parsed into: every RFC attribute, so unsupported ones are ignored and
+    unknown ones refused."""
+
+    emails: list[RequestEmail] | None = None
 
 
 class RoleValue(StrEnum):

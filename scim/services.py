@@ -72,7 +72,8 @@ def desired_from(user: RequestUser, *, current_role: str | None = None) -> Desir
         raise InvalidValueException(detail="userName is longer than 255 characters.")
     entry = _login_email_entry(user.emails or [])
     email = _checked_email(entry.value)
-    email_type = str(entry.type.value if hasattr(entry.type, "value") else entry.type or "").strip()
+    # An entry without a type is the work address (what Okta and Entra send, and filter on).
+    email_type = str(entry.type.value if hasattr(entry.type, "value") else entry.type or "work").strip()
     if len(email_type) > 100:
         raise InvalidValueException(detail="emails.type is longer than 100 characters.")
     name = user.name
