@@ -1,6 +1,5 @@
 """The Provisioning page of the org settings: the SCIM base URL and the org's SCIM token."""
 
-from django.contrib import messages
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -13,15 +12,16 @@ from orgdash.core.decorators import org_admin_required
 @org_admin_required
 @require_http_methods(["GET", "POST"])
 def provisioning(request):
-    new_secret = None
+    new_secret, replaced = None, False
     if request.method == "POST":
+        replaced = scim_token_current() is not None
         _, new_secret = scim_token_rotate(actor=request.user, ip_address=request.META.get("REMOTE_ADDR"))
-        messages.success(request, "New SCIM token created. Copy it now: it is not shown again.")
     context = {
         "active_tab": "settings",
         "base_url": request.build_absolute_uri(reverse("scim-root")).rstrip("/"),
         "token": scim_token_current(),
         "new_secret": new_secret,
+        "replaced": replaced,
     }
     if request.method == "POST":
         # Rendered, not redirected: the secret exists only in this response.

@@ -83,13 +83,14 @@ def test_provisioning_page_creates_shows_once_and_rotates(acme):
     assert b"http://acme.localhost/scim/v2" in page.content and b"No token yet" in page.content
     created = admin.post("/org/dashboard/settings/provisioning/")
     assert created.status_code == 200 and created["Cache-Control"] == "no-store"
+    assert b"previous token has stopped working" not in created.content
     secret = re.search(rb'id="scim-new-token" type="text" readonly value="([^"]+)"', created.content).group(1).decode()
     assert ScimClient("acme", secret).get("Users?count=1").status_code == 200
     again = admin.get("/org/dashboard/settings/provisioning/")
     assert secret.encode() not in again.content and b"never used" not in again.content  # shown once; used just now
     assert secret[:12].encode() in again.content  # its prefix identifies it
     rotated = admin.post("/org/dashboard/settings/provisioning/")
-    assert b"Any previous token has stopped working" in rotated.content
+    assert b"The previous token has stopped working" in rotated.content
     assert ScimClient("acme", secret).get("Users?count=1").status_code == 401
     actions = in_org(
         acme,
