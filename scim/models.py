@@ -36,7 +36,12 @@ class ScimIdentity(models.Model):
                 Lower("user_name"), condition=models.Q(deleted_at=None), name="scimidentity_user_name_unique"
             )
         ]
-        indexes = [models.Index(fields=["external_id"], name="scimidentity_external_id")]
+        indexes = [
+            models.Index(fields=["external_id"], name="scimidentity_external_id"),
+            models.Index(
+                fields=["membership"], condition=models.Q(deleted_at__isnull=False), name="scimidentity_deleted"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.user_name
