@@ -102,6 +102,7 @@ class ScimView(APIView):
     renderer_classes = [ScimRenderer]
     content_negotiation_class = AlwaysScim
     throttle_classes = []
+    schema = None  # SCIM publishes its own discovery documents, not the /api/v1/ OpenAPI schema
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
