@@ -114,8 +114,9 @@ class Membership(models.Model):
                 condition=models.Q(state="invited"),
                 name="membership_one_pending_invite_per_email",
             ),
+            # A person provisioned by SCIM and deactivated before accepting the invite has no user.
             models.CheckConstraint(
-                condition=models.Q(state="invited") | models.Q(user__isnull=False),
+                condition=models.Q(state__in=["invited", "deactivated"]) | models.Q(user__isnull=False),
                 name="membership_joined_has_user",
             ),
         ]
@@ -155,11 +156,13 @@ class Invite(models.Model):
 
 class ApiKey(models.Model):
     """A secret for ``Authorization: Bearer``. Personal keys act as their member; service keys
-    (no membership) can only report activity through the ingestion endpoint."""
+    (no membership) can only report activity through the ingestion endpoint; the SCIM token (no
+    membership, at most one live per org) works only under ``/scim/v2/``."""
 
     class Kind(models.TextChoices):
         PERSONAL = "personal", "Personal"
         SERVICE = "service", "Service (ingestion only)"
+        SCIM = "scim", "SCIM provisioning"
 
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PERSONAL)
     membership = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys")
@@ -173,7 +176,7 @@ class ApiKey(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind="service") | models.Q(membership__isnull=False),
+                condition=models.Q(kind__in=["service", "scim"]) | models.Q(membership__isnull=False),
                 name="apikey_personal_has_membership",
             ),
         ]

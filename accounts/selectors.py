@@ -360,3 +360,8 @@ def admin_count(*, exclude_pk: int | None = None) -> int:
 
 def api_keys_of(*, membership: Membership) -> QuerySet:
     return ApiKey.objects.filter(membership=membership, revoked_at__isnull=True).order_by("-created_at", "-id")
+
+
+def scim_token_current() -> ApiKey | None:
+    """The org's live SCIM provisioning token (at most one), for its last use and prefix."""
+    return ApiKey.objects.filter(kind=ApiKey.Kind.SCIM, revoked_at__isnull=True).order_by("-created_at", "-id").first()

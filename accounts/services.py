@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, AuditEvent, Invite, Membership, Role
 from accounts.selectors import memberships_by_email
+from orgdash.api.authentication import generate_api_key
 from orgdash.api.errors import Conflict
 
 LAST_ADMIN_MESSAGE = "An organization must keep at least one active admin; make someone else admin first."
@@ -177,16 +178,55 @@ def membership_deactivate(*, membership: Membership, actor=None, ip_address: str
 
 @transaction.atomic
 def membership_reactivate(*, membership: Membership, actor=None, ip_address: str | None = None) -> Membership:
+    """Restores access; someone deactivated before they ever joined gets a pending invite again
+    (a new link by e-mail), as they have no account to restore."""
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.state == Membership.State.JOINED:
         return membership
     if membership.state == Membership.State.INVITED:
         raise MembershipStateError("This is a pending invite; it becomes active when accepted.")
+    if membership.user_id is None:
+        return _invite_restore(membership=membership, actor=actor, ip_address=ip_address)
     membership.state = Membership.State.JOINED
     membership.deactivated_at = None
     membership.deactivated_by = None
     membership.save(update_fields=["state", "deactivated_at", "deactivated_by"])
     audit_record(action="membership.reactivate", actor=actor, target=membership, ip_address=ip_address)
+    return membership
+
+
+@transaction.atomic
+def invite_deactivate(*, membership: Membership, actor=None, ip_address: str | None = None) -> Membership:
+    """Deactivates a pending invite and keeps its row (the identity provider deprovisioned someone
+    who had not joined yet): the link stops working and the Users tab shows Deactivated."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.state == Membership.State.DEACTIVATED:
+        return membership
+    if membership.state != Membership.State.INVITED:
+        raise MembershipStateError("This person has joined; deactivate the membership instead.")
+    Invite.objects.filter(membership=membership).delete()
+    membership.state = Membership.State.DEACTIVATED
+    membership.deactivated_at = timezone.now()
+    membership.deactivated_by = actor if getattr(actor, "pk", None) else None
+    membership.save(update_fields=["state", "deactivated_at", "deactivated_by"])
+    audit_record(action="membership.deactivate", actor=actor, target=membership, ip_address=ip_address, invite=True)
+    return membership
+
+
+def _invite_restore(*, membership: Membership, actor, ip_address: str | None) -> Membership:
+    """A deactivated, never-joined membership becomes a pending invite again, with a new link."""
+    token, token_hash = _new_token()
+    membership.state = Membership.State.INVITED
+    membership.deactivated_at = None
+    membership.deactivated_by = None
+    membership.created_at = timezone.now()
+    membership.save(update_fields=["state", "deactivated_at", "deactivated_by", "created_at"])
+    invite, _ = Invite.objects.update_or_create(
+        membership=membership,
+        defaults={"token_hash": token_hash, "expires_at": _invite_expiry(), "sent_at": None, "send_attempts": 0},
+    )
+    audit_record(action="membership.reactivate", actor=actor, target=membership, ip_address=ip_address, invite=True)
+    _queue_invite_email(invite, token)
     return membership
 
 
@@ -399,8 +439,6 @@ def api_key_create(
 ) -> tuple[ApiKey, str]:
     """A new key; the secret is returned once and only its hash is stored. ``membership=None``
     makes an org-level service key that can only report activity."""
-    from orgdash.api.authentication import generate_api_key
-
     secret, prefix, key_hash = generate_api_key()
     kind = ApiKey.Kind.PERSONAL if membership is not None else ApiKey.Kind.SERVICE
     api_key = ApiKey.objects.create(
@@ -427,3 +465,31 @@ def api_key_revoke(*, api_key: ApiKey, actor=None, ip_address: str | None = None
 
 def export_audit(*, actor=None, ip_address: str | None = None, filters: dict) -> AuditEvent:
     return audit_record(action="users.export", actor=actor, ip_address=ip_address, **filters)
+
+
+# --- SCIM token ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def scim_token_rotate(*, label: str = "", actor=None, ip_address: str | None = None) -> tuple[ApiKey, str]:
+    """A new SCIM provisioning token for the current org; any previous one stops working. The
+    secret is returned once and only its hash is stored."""
+    previous = list(
+        ApiKey.objects.select_for_update().filter(kind=ApiKey.Kind.SCIM, revoked_at__isnull=True).order_by("id")
+    )
+    now = timezone.now()
+    for api_key in previous:
+        api_key.revoked_at = now
+        api_key.save(update_fields=["revoked_at"])
+    secret, prefix, key_hash = generate_api_key()
+    api_key = ApiKey.objects.create(
+        kind=ApiKey.Kind.SCIM, label=(label or "SCIM provisioning")[:100], prefix=prefix, key_hash=key_hash
+    )
+    audit_record(
+        action="scim_token.rotate" if previous else "scim_token.create",
+        actor=actor,
+        ip_address=ip_address,
+        prefix=prefix,
+        revoked=[old.prefix for old in previous],
+    )
+    return api_key, secret

@@ -29,6 +29,7 @@ urlpatterns = [
     path("org/dashboard/activity/", activity_views.activity_tab, name="dashboard-activity"),
     path("org/dashboard/audit/", accounts_views_audit.audit_tab, name="dashboard-audit"),
     path("api/v1/", include("orgdash.api.urls")),
+    path("", include("scim.urls")),  # /scim/v2/ and the Provisioning settings page
     path("admin/", admin.site.urls),
 ]
 

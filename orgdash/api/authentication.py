@@ -71,6 +71,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if api_key is None:
             guesses.record_failure()
             raise exceptions.AuthenticationFailed("Invalid API key.")
+        if api_key.kind == ApiKey.Kind.SCIM:
+            raise exceptions.AuthenticationFailed("A SCIM token works only under /scim/v2/.")
         self._touch(api_key)
         if api_key.kind == ApiKey.Kind.SERVICE:
             return ServicePrincipal(api_key), api_key

@@ -42,6 +42,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "accounts",
     "activity",
+    "scim",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -5,6 +5,8 @@ this file. Each route's expected answer is derived from the access policy it dec
 
 - DRF views: their ``permission_classes`` (see ``API_POLICIES``); an unknown class fails the test.
 - Dashboard pages: ``@org_admin_required`` marks the view with ``access_policy = "org_admin"``.
+- SCIM (``/scim/v2/``): ``scim.authentication.IsScimClient``; only the org's SCIM token opens it,
+  everyone else (sessions and keys included) gets 401, and the token opens nothing else.
 - Other pages: listed by URL name in ``PAGE_POLICIES``.
 
 A route with none of these fails the test: a new endpoint must declare who may call it.
@@ -31,7 +33,7 @@ from django.utils import timezone
 from rest_framework.views import APIView
 
 from accounts.models import Membership, Role
-from accounts.services import api_key_create, invite_create
+from accounts.services import api_key_create, invite_create, scim_token_rotate
 from orgdash.core.models import User
 from tests.conftest import host_of, login
 from tests.factories import make_member
@@ -47,6 +49,8 @@ DEACTIVATED_KEY = "deactivated acme admin (API key)"
 FOREIGN_SESSION = "globex admin session on acme host"
 FOREIGN_KEY = "globex admin API key on acme host"
 SERVICE_KEY = "acme service key"
+SCIM_TOKEN = "acme SCIM token"
+FOREIGN_SCIM_TOKEN = "globex SCIM token on acme host"
 STAFF = "support staff"
 ADMIN = "acme admin"
 
@@ -59,11 +63,21 @@ IDENTITIES = [
     FOREIGN_SESSION,
     FOREIGN_KEY,
     SERVICE_KEY,
+    SCIM_TOKEN,
+    FOREIGN_SCIM_TOKEN,
     STAFF,
     ADMIN,
 ]
 # Who the server must treat as nobody on acme's host.
-UNAUTHENTICATED = {ANONYMOUS, DEACTIVATED_SESSION, DEACTIVATED_KEY, FOREIGN_SESSION, FOREIGN_KEY}
+UNAUTHENTICATED = {
+    ANONYMOUS,
+    DEACTIVATED_SESSION,
+    DEACTIVATED_KEY,
+    FOREIGN_SESSION,
+    FOREIGN_KEY,
+    SCIM_TOKEN,  # outside /scim/v2/
+    FOREIGN_SCIM_TOKEN,
+}
 # Callers that hold a valid acme session (pages see them as logged in).
 SESSION_USERS = {MEMBER, VIEWER, STAFF, ADMIN}
 
@@ -76,6 +90,9 @@ API_POLICIES = {
     # The ingestion endpoint: org admins (and staff) or the org's service keys.
     "activity.api.views_capture.MayIngestActivity": {ADMIN, STAFF, SERVICE_KEY},
 }
+SCIM_PERMISSION = "scim.authentication.IsScimClient"
+# SCIM routes whose answer to the SCIM token is 404 (no such endpoint), and those taking POST only.
+SCIM_NOT_FOUND = {"scim-root", "scim-not-found"}
 # Pages that are not dashboard pages: URL name -> policy.
 PAGE_POLICIES = {
     "home": "front_page",  # admins and staff go on to the dashboard, members see their own page
@@ -143,6 +160,9 @@ def _classify(route: Route) -> Route:
         if not permissions:
             route.policy = "api_open"
             return route
+        if [f"{p.__module__}.{p.__qualname__}" for p in permissions] == [SCIM_PERMISSION]:
+            route.policy, route.allowed = "scim", {SCIM_TOKEN}
+            return route
         allowed = None
         for permission in permissions:
             key = f"{permission.__module__}.{permission.__qualname__}"
@@ -209,6 +229,12 @@ class World:
                     return str(self.member_key_pk)
             raise LookupError(f"no real value for <{match.group(0)}> in /{path}")
 
+        if route.name == "scim-not-found":
+            return "/scim/v2/NoSuchEndpoint"
+        if name_of := {"scim-user": str(self.member_pk), "scim-resource-type": "User"}.get(route.name):
+            path = path.replace("<str:resource_id>", name_of)
+        if route.name == "scim-schema":
+            path = path.replace("<str:schema_id>", "urn:ietf:params:scim:schemas:core:2.0:User")
         if not isinstance(path, str) or "(?P" in path or path.startswith("^"):
             raise LookupError(f"regular-expression route /{path}: add how to fill it")
         return "/" + re.sub(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>", value, path)
@@ -225,6 +251,7 @@ def world(acme, globex, settings_api_key_limit) -> World:
     connection.set_tenant(globex)
     globex_admin = Membership.objects.get(email="admin@globex.test")
     _, globex_secret = api_key_create(membership=globex_admin, label="matrix")
+    _, globex_scim_secret = scim_token_rotate(label="matrix")
 
     connection.set_tenant(acme)
     acme_admin = User.objects.get(email="admin@acme.test")
@@ -234,6 +261,7 @@ def world(acme, globex, settings_api_key_limit) -> World:
     departing = make_member(role=Role.ADMIN)
     _, departing_secret = api_key_create(membership=departing, label="matrix")
     _, service_secret = api_key_create(membership=None, label="matrix service")
+    _, scim_secret = scim_token_rotate(label="matrix")
     invited = invite_create(emails=["matrix-invitee@example.test"], role=Role.MEMBER, actor=acme_admin)
     invite_pk = invited.invited[0].pk
     invite_token = invited.tokens[invite_pk]
@@ -261,6 +289,8 @@ def world(acme, globex, settings_api_key_limit) -> World:
     headers = {identity: {} for identity in IDENTITIES}
     headers[FOREIGN_KEY] = _bearer(globex_secret)
     headers[SERVICE_KEY] = _bearer(service_secret)
+    headers[SCIM_TOKEN] = _bearer(scim_secret)
+    headers[FOREIGN_SCIM_TOKEN] = _bearer(globex_scim_secret)
     headers[DEACTIVATED_KEY] = _bearer(departing_secret)
     assert member_secret  # the member's own key only supplies the owner-scoped route's id
     return World(clients, headers, member.pk, invite_pk, invite_token, member_key_pk, acme.pk)
@@ -299,6 +329,14 @@ def _send(client: Client, method: str, path: str, headers: dict):
 
 def expected_status(route: Route, identity: str, method: str) -> set[int]:
     policy = route.policy
+    if policy == "scim":
+        if identity != SCIM_TOKEN:
+            return {401}
+        if route.name in SCIM_NOT_FOUND:
+            return {404}
+        if method not in route.methods:
+            return {405}
+        return {200} if method == "get" else ALLOWED_WRITE_STATUSES
     if policy == "api_open":
         return {200}
     if policy == "api":
@@ -369,7 +407,8 @@ def test_isolation_matrix_on_the_acme_host(world):
         except LookupError as error:
             failures.append(str(error))
             continue
-        methods = ["get", *[m for m in route.methods if m != "get"]] if route.policy.startswith("api") else ["get"]
+        api_like = route.policy.startswith("api") or route.policy == "scim"
+        methods = ["get", *[m for m in route.methods if m != "get"]] if api_like else ["get"]
         for identity in IDENTITIES:
             for method in methods:
                 status, body, response = _send(world.clients[identity], method, path, world.headers[identity])

@@ -1,0 +1,101 @@
+"""Reads: org memberships as SCIM User resources (RFC 7643 §4.1)."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from scim2_models import NotFoundException
+
+from accounts.models import Membership
+from scim.models import ScimIdentity
+from scim.schema import USER_SCHEMA
+
+
+@dataclass
+class UserPage:
+    total: int
+    start_index: int
+    resources: list[dict]
+
+
+def memberships() -> QuerySet:
+    """Every membership SCIM sees: all but those a SCIM DELETE removed."""
+    # NOT IN over the few deleted ones (a partial index) keeps counts and pages off a join.
+    deleted = ScimIdentity.objects.filter(deleted_at__isnull=False).values("membership_id")
+    return Membership.objects.select_related("scim_identity").exclude(pk__in=deleted).order_by("id")
+
+
+def membership_for_id(resource_id: str) -> Membership:
+    """The membership behind a SCIM id, or NotFoundException (ids are the memberships' ids)."""
+    if not resource_id.isdigit() or int(resource_id) >= 2**63:
+        raise NotFoundException(detail=f"No user with id '{resource_id}'.")
+    membership = memberships().filter(pk=int(resource_id)).first()
+    if membership is None:
+        raise NotFoundException(detail=f"No user with id '{resource_id}'.")
+    return membership
+
+
+def identity_of(membership: Membership):
+    try:
+        return membership.scim_identity
+    except Membership.scim_identity.RelatedObjectDoesNotExist:
+        return None
+
+
+def user_resource(membership: Membership, *, location: str) -> dict:
+    """The User resource of a membership, its ``meta.version`` a weak ETag of everything else."""
+    identity = identity_of(membership)
+    resource: dict = {"schemas": [USER_SCHEMA], "id": str(membership.pk)}
+    if identity is not None and identity.external_id:
+        resource["externalId"] = identity.external_id
+    resource["userName"] = identity.user_name if identity is not None else membership.email
+    if identity is not None:
+        name = {
+            "formatted": identity.formatted_name,
+            "givenName": identity.given_name,
+            "familyName": identity.family_name,
+        }
+        display_name = identity.display_name
+    else:
+        name, display_name = {"formatted": membership.name}, membership.name
+    name = {key: value for key, value in name.items() if value}
+    if name:
+        resource["name"] = name
+    if display_name:
+        resource["displayName"] = display_name
+    email = {"value": membership.email, "type": "work", "primary": True}
+    if identity is not None:
+        email.update(type=identity.email_type or None, primary=identity.email_primary)
+    resource["emails"] = [{key: value for key, value in email.items() if value is not None}]
+    resource["active"] = membership.state != Membership.State.DEACTIVATED
+    role_primary = True if identity is None or identity.role_primary is None else identity.role_primary
+    resource["roles"] = [{"value": membership.role, "primary": role_primary}]
+    changes = [membership.created_at, membership.joined_at, membership.deactivated_at]
+    if identity is not None:
+        changes += [identity.created_at, identity.updated_at]
+    version = hashlib.sha256(json.dumps(resource, sort_keys=True).encode()).hexdigest()[:20]
+    resource["meta"] = {
+        "resourceType": "User",
+        "created": _iso(membership.created_at if identity is None else min(membership.created_at, identity.created_at)),
+        "lastModified": _iso(max(moment for moment in changes if moment is not None)),
+        "location": location,
+        "version": f'W/"{version}"',
+    }
+    return resource
+
+
+def users_page(*, where: Q, start_index: int, count: int, location_of) -> UserPage:
+    """One page of the memberships ``where`` selects, in id order (RFC 7644 §3.4.2.4)."""
+    queryset = memberships().filter(where)
+    total = queryset.count()
+    rows = list(queryset[start_index - 1 : start_index - 1 + count]) if count else []
+    return UserPage(
+        total=total,
+        start_index=start_index,
+        resources=[user_resource(row, location=location_of(row.pk)) for row in rows],
+    )
+
+
+def _iso(moment) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,383 @@
+"""Writes from the identity provider: SCIM users onto org memberships, through ``accounts.services``.
+
+A SCIM User is a membership. Create invites a person without an account (invite e-mail, Invite
+pending until they accept) or adds an existing account; ``active`` is deactivation; ``roles``
+is the role; DELETE deactivates and keeps the record. Every function is keyword-only, runs in
+one transaction (a rejected request changes nothing) and leaves an audit row with actor
+``SYSTEM_ACTOR_SCIM``. Errors are the SCIM exceptions of ``scim2-models`` (RFC 7644 §3.12).
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+from scim2_models import (
+    ConflictException,
+    InvalidValueException,
+    MutabilityException,
+    PatchOp,
+    PreconditionFailedException,
+    UniquenessException,
+)
+
+from accounts.models import Membership, Role
+from accounts.selectors import memberships_by_email
+from accounts.services import (
+    SYSTEM_ACTOR_SCIM,
+    audit_record,
+    invite_create,
+    invite_deactivate,
+    invite_resend,
+    membership_add,
+    membership_change_role,
+    membership_deactivate,
+    membership_reactivate,
+)
+from orgdash.api.errors import Conflict
+from scim.models import ScimIdentity
+from scim.schema import RequestUser
+from scim.selectors import identity_of, user_resource
+
+ACTOR = SYSTEM_ACTOR_SCIM
+
+
+@dataclass
+class Desired:
+    """What a request asks a membership to be, read from a User resource."""
+
+    user_name: str
+    external_id: str | None
+    email: str
+    email_type: str
+    email_primary: bool | None
+    formatted_name: str
+    given_name: str
+    family_name: str
+    display_name: str
+    active: bool | None
+    role: str | None
+    role_primary: bool | None
+
+
+def desired_from(user: RequestUser, *, current_role: str | None = None) -> Desired:
+    """Reads and checks a parsed User: ``userName`` and an e-mail are required (400 invalidValue)."""
+    user_name = (user.user_name or "").strip()
+    if not user_name:
+        raise InvalidValueException(detail="userName is required.")
+    if len(user_name) > 255:
+        raise InvalidValueException(detail="userName is longer than 255 characters.")
+    entry = _login_email_entry(user.emails or [])
+    email = _checked_email(entry.value)
+    # An entry without a type is the work address (what Okta and Entra send, and filter on).
+    email_type = str(entry.type.value if hasattr(entry.type, "value") else entry.type or "work").strip()
+    if len(email_type) > 100:
+        raise InvalidValueException(detail="emails.type is longer than 100 characters.")
+    name = user.name
+    formatted = ((name.formatted if name else None) or "").strip()[:200]
+    given = ((name.given_name if name else None) or "").strip()[:200]
+    family = ((name.family_name if name else None) or "").strip()[:200]
+    display = (user.display_name or "").strip()[:200]
+    role, role_primary = _role(user.roles or [], current_role)
+    external_id = (user.external_id or "").strip() or None
+    if external_id is not None and len(external_id) > 255:
+        raise InvalidValueException(detail="externalId is longer than 255 characters.")
+    return Desired(
+        user_name=user_name,
+        external_id=external_id,
+        email=email,
+        email_type=email_type,
+        email_primary=entry.primary,
+        formatted_name=formatted,
+        given_name=given,
+        family_name=family,
+        display_name=display,
+        active=user.active,
+        role=role,
+        role_primary=role_primary,
+    )
+
+
+def _login_email_entry(emails):
+    """The primary entry, else the only one, else the first (RFC 7643 §2.4 leaves it to us)."""
+    values = [entry for entry in emails if entry.value]
+    if not values:
+        raise InvalidValueException(detail="emails must hold the person's e-mail address (the primary one).")
+    primary = [entry for entry in values if entry.primary]
+    return primary[0] if len(primary) == 1 else values[0]
+
+
+def _checked_email(value) -> str:
+    email = str(value).strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as error:
+        raise InvalidValueException(detail=f"'{value}' is not a valid e-mail address.") from error
+    return email
+
+
+def _role(roles, current_role: str | None) -> tuple[str | None, bool | None]:
+    """The role and its ``primary`` flag as sent: the primary entry, or the only one; of several
+    unmarked ones, the one that is not the current role (an identity provider appending a role to
+    the list means to give it)."""
+    values = [entry for entry in roles if entry.value]
+    if not values:
+        return None, None
+    primary = [entry for entry in values if entry.primary]
+    if len(primary) == 1:
+        chosen = primary[0]
+    elif len(values) == 1:
+        chosen = values[0]
+    else:
+        others = [entry for entry in values if str(entry.value).strip().lower() != current_role]
+        if len({str(entry.value).strip().lower() for entry in others}) != 1:
+            raise InvalidValueException(detail="Give one role: admin, member or viewer (mark one primary).")
+        chosen = others[0]
+    role = str(chosen.value).strip().lower()
+    if role not in Role.values:
+        raise InvalidValueException(detail=f"'{chosen.value}' is not a role; use one of {', '.join(Role.values)}.")
+    return role, chosen.primary
+
+
+def _user_name_owner(user_name: str) -> Membership | None:
+    identity = (
+        ScimIdentity.objects.select_related("membership")
+        .annotate(lower_name=Lower("user_name"))
+        .filter(lower_name=user_name.lower(), deleted_at=None)
+        .first()
+    )
+    if identity is not None:
+        return identity.membership
+    return Membership.objects.filter(email=user_name.lower(), scim_identity__isnull=True).first()
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_create(*, user: RequestUser, ip_address: str | None = None) -> Membership:
+    """A new membership: an invite for a person without an account, or the existing account added.
+    Someone already in the org (by e-mail or userName) is 409 uniqueness."""
+    desired = desired_from(user)
+    if _user_name_owner(desired.user_name) is not None:
+        raise UniquenessException(detail=f"userName '{desired.user_name}' is already in this organization.")
+    existing = memberships_by_email([desired.email]).get(desired.email)
+    if existing is not None:
+        return _revive(existing, desired, ip_address)
+    role = desired.role or Role.MEMBER
+    account = get_user_model().objects.filter(email__iexact=desired.email).first()
+    if account is not None:
+        membership = membership_add(user=account, role=role)
+        audit_record(action="membership.add", actor=ACTOR, target=membership, ip_address=ip_address, role=role)
+    else:
+        result = invite_create(emails=[desired.email], role=role, actor=ACTOR, ip_address=ip_address)
+        if not result.invited:  # a concurrent request invited the same address first
+            raise UniquenessException(detail=f"{desired.email} is already in this organization.")
+        membership = result.invited[0]
+    try:
+        with transaction.atomic():
+            ScimIdentity.objects.create(membership=membership, **_identity_fields(desired))
+    except IntegrityError as error:
+        raise UniquenessException(detail=f"userName '{desired.user_name}' is already in this organization.") from error
+    audit_record(
+        action="scim.provision",
+        actor=ACTOR,
+        target=membership,
+        ip_address=ip_address,
+        user_name=desired.user_name,
+        external_id=desired.external_id,
+    )
+    _set_display_name(membership, desired)
+    if desired.active is False:
+        _set_active(membership, False, ip_address)
+    return _reloaded(membership)
+
+
+def _revive(membership: Membership, desired: Desired, ip_address: str | None) -> Membership:
+    """POST for someone a SCIM DELETE removed brings them back (RFC 7644 §3.6: a deleted resource
+    is no conflict); anyone else already in the org is 409 uniqueness."""
+    identity = identity_of(membership)
+    if identity is None or identity.deleted_at is None:
+        raise UniquenessException(detail=f"{desired.email} is already in this organization.")
+    membership = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
+    identity.deleted_at = None
+    identity.save(update_fields=["deleted_at"])
+    audit_record(action="scim.provision", actor=ACTOR, target=membership, ip_address=ip_address, revived=True)
+    if desired.active is None:
+        desired.active = True
+    _apply(membership, desired, ip_address)
+    return _reloaded(membership)
+
+
+def _identity_fields(desired: Desired) -> dict:
+    return {
+        "user_name": desired.user_name,
+        "external_id": desired.external_id,
+        "formatted_name": desired.formatted_name,
+        "given_name": desired.given_name,
+        "family_name": desired.family_name,
+        "display_name": desired.display_name,
+        "email_type": desired.email_type,
+        "email_primary": desired.email_primary,
+        # Kept only when a role was sent (a PUT without roles keeps the role and its flag).
+        **({"role_primary": desired.role_primary} if desired.role else {}),
+    }
+
+
+def _shown_name(desired: Desired) -> str:
+    """The name the Users tab shows for what the identity provider sent."""
+    given_family = " ".join(part for part in (desired.given_name, desired.family_name) if part)
+    return (desired.formatted_name or given_family or desired.display_name)[:200]
+
+
+def _set_display_name(membership: Membership, desired: Desired) -> bool:
+    """The Users tab's name follows the identity provider for people who have not joined (who
+    joined chose their own name); returns whether it changed."""
+    shown = _shown_name(desired)
+    if membership.user_id is not None or shown == (membership.name or ""):
+        return False
+    membership.name = shown or None
+    membership.save(update_fields=["name"])
+    return True
+
+
+# --- replace, patch, delete -----------------------------------------------------------------
+
+
+@transaction.atomic
+def user_replace(
+    *, membership: Membership, user: RequestUser, if_match: str | None = None, ip_address: str | None = None
+) -> Membership:
+    """PUT: the membership becomes what the resource says (absent ``roles`` and ``active`` keep theirs)."""
+    membership = _locked(membership, if_match)
+    _apply(membership, desired_from(user, current_role=membership.role), ip_address)
+    return _reloaded(membership)
+
+
+@transaction.atomic
+def user_patch(
+    *, membership: Membership, patch: PatchOp, if_match: str | None = None, ip_address: str | None = None
+) -> Membership:
+    """PATCH: the operations are applied by ``scim2-models`` to the current resource, and the
+    result is applied like a PUT."""
+    membership = _locked(membership, if_match)
+    current = user_resource(membership, location="")
+    current.pop("meta")
+    # Unmarked, so that an identity provider appending a role to the list (Entra) gives that role;
+    # the flag as last sent comes back unless the operations change it.
+    identity = identity_of(membership)
+    current["roles"] = [{"value": membership.role}]
+    user = RequestUser.model_validate(current)
+    patch.patch(user)
+    if user.active is None or not user.roles:
+        raise MutabilityException(detail="active and roles cannot be removed; replace them instead.")
+    untouched = len(user.roles) == 1 and user.roles[0].value == membership.role and user.roles[0].primary is None
+    if untouched and identity is not None:
+        user.roles[0].primary = identity.role_primary
+    _apply(membership, desired_from(user, current_role=membership.role), ip_address)
+    return _reloaded(membership)
+
+
+@transaction.atomic
+def user_delete(*, membership: Membership, if_match: str | None = None, ip_address: str | None = None) -> None:
+    """DELETE deactivates and keeps the record (the Users tab shows Deactivated, the audit trail
+    stays); for SCIM the user is gone (RFC 7644 §3.6)."""
+    membership = _locked(membership, if_match)
+    _set_active(membership, False, ip_address)
+    identity = identity_of(membership) or ScimIdentity(membership=membership, user_name=membership.email)
+    identity.deleted_at = timezone.now()
+    identity.save()
+    audit_record(action="scim.delete", actor=ACTOR, target=membership, ip_address=ip_address)
+
+
+def _locked(membership: Membership, if_match: str | None) -> Membership:
+    membership = (
+        Membership.objects.select_for_update(of=("self",)).select_related("scim_identity").get(pk=membership.pk)
+    )
+    if if_match and if_match.strip() != "*":
+        version = user_resource(membership, location="")["meta"]["version"]
+        wanted = {tag.strip() for tag in if_match.split(",")}
+        if version not in wanted and version.removeprefix("W/") not in wanted:
+            raise PreconditionFailedException(detail="The user changed since that version (If-Match).")
+    return membership
+
+
+def _reloaded(membership: Membership) -> Membership:
+    return Membership.objects.select_related("scim_identity").get(pk=membership.pk)
+
+
+def _apply(membership: Membership, desired: Desired, ip_address: str | None) -> None:
+    if desired.active is True:
+        _set_active(membership, True, ip_address)
+        membership.refresh_from_db()
+    _apply_identity(membership, desired, ip_address)
+    if desired.email != membership.email.lower():
+        _change_email(membership, desired.email, ip_address)
+    if desired.role and desired.role != membership.role:
+        try:
+            membership_change_role(membership=membership, role=desired.role, actor=ACTOR, ip_address=ip_address)
+        except Conflict as error:
+            raise ConflictException(detail=str(error.detail)) from error
+    if desired.active is False:
+        _set_active(membership, False, ip_address)
+
+
+def _apply_identity(membership: Membership, desired: Desired, ip_address: str | None) -> None:
+    owner = _user_name_owner(desired.user_name)
+    if owner is not None and owner.pk != membership.pk:
+        raise UniquenessException(detail=f"userName '{desired.user_name}' is already in this organization.")
+    identity = identity_of(membership) or ScimIdentity(membership=membership, user_name=desired.user_name)
+    wanted = _identity_fields(desired)
+    changed = {field: value for field, value in wanted.items() if getattr(identity, field) != value}
+    if identity.pk is None or changed:
+        for field, value in wanted.items():
+            setattr(identity, field, value)
+        identity.updated_at = timezone.now()
+        try:
+            with transaction.atomic():
+                identity.save()
+        except IntegrityError as error:
+            raise UniquenessException(
+                detail=f"userName '{desired.user_name}' is already in this organization."
+            ) from error
+    if _set_display_name(membership, desired):
+        changed["name"] = membership.name
+    if changed:
+        audit_record(action="scim.update", actor=ACTOR, target=membership, ip_address=ip_address, **changed)
+
+
+def _change_email(membership: Membership, email: str, ip_address: str | None) -> None:
+    """The person's e-mail follows the identity provider: their account's log-in e-mail once they
+    have joined, else the address the invite goes to (a new link is sent there)."""
+    other = memberships_by_email([email]).get(email)
+    if other is not None and other.pk != membership.pk:
+        raise UniquenessException(detail=f"{email} is already in this organization.")
+    previous = membership.email
+    if membership.user_id is not None:
+        account = get_user_model().objects.select_for_update().get(pk=membership.user_id)
+        if get_user_model().objects.filter(email__iexact=email).exclude(pk=account.pk).exists():
+            raise UniquenessException(detail=f"Another account already uses {email}.")
+        account.email = email
+        account.save(update_fields=["email"])
+    membership.email = email
+    membership.save(update_fields=["email"])
+    audit_record(action="membership.change_email", actor=ACTOR, target=membership, ip_address=ip_address, old=previous)
+    if membership.state == Membership.State.INVITED:
+        invite_resend(membership=membership, actor=ACTOR, ip_address=ip_address)
+
+
+def _set_active(membership: Membership, active: bool, ip_address: str | None) -> None:
+    membership.refresh_from_db(fields=["state", "user"])
+    try:
+        if active:
+            if membership.state == Membership.State.DEACTIVATED:
+                membership_reactivate(membership=membership, actor=ACTOR, ip_address=ip_address)
+        elif membership.state == Membership.State.INVITED:
+            invite_deactivate(membership=membership, actor=ACTOR, ip_address=ip_address)
+        elif membership.state == Membership.State.JOINED:
+            membership_deactivate(membership=membership, actor=ACTOR, ip_address=ip_address)
+    except Conflict as error:
+        raise ConflictException(detail=str(error.detail)) from error
