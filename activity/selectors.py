@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from activity.aggregates import CUMULATIVE, DAILY, STATE, TOTAL, organization_created_day
+from activity.models import ActivityDay, ActivityKind
 from activity.periods import Window, period_window, today_utc
 
 
@@ -88,3 +89,52 @@ def activity_not_computed(*, period: str, today: dt.date | None = None) -> Activ
         period, today=today or today_utc(), first_activity_day=None, created_day=organization_created_day()
     )
     return ActivityFigures(period, window, None, _points(window.start, [0] * window.days), 0)
+
+
+# --- One person's activity (the person page and GET users/<id>/activity/) ----------------------
+
+KIND_BITS = {kind.label: kind.value for kind in ActivityKind}
+KIND_NAMES = tuple(KIND_BITS)
+
+
+def person_window(*, period: str, today: dt.date | None = None) -> Window:
+    """The period's window as the org-wide figures define it (``all`` from the org's first
+    recorded day or its creation, whichever is earlier)."""
+    first_day = None
+    if period == "all":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT min(day) FROM {ActivityDay._meta.db_table}")  # the (day, member) index
+            first_day = cursor.fetchone()[0]
+    return period_window(
+        period, today=today or today_utc(), first_activity_day=first_day, created_day=organization_created_day()
+    )
+
+
+def person_activity(*, membership_id: int, period: str, today: dt.date | None = None) -> dict:
+    """``{"user", "period", "start", "end", "days_active", "days": [{"date", "kinds"}], "by_kind"}``:
+    the person's active days in the window, ascending, and on how many days each kind was seen.
+    One index range scan of their day rows."""
+    window = person_window(period=period, today=today)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT day, kinds FROM {ActivityDay._meta.db_table} "
+            "WHERE membership_id = %s AND day BETWEEN %s AND %s ORDER BY day",
+            [membership_id, window.start, window.end],
+        )
+        rows = cursor.fetchall()
+    by_kind = dict.fromkeys(KIND_NAMES, 0)
+    days = []
+    for day, kinds in rows:
+        names = [name for name in KIND_NAMES if kinds & KIND_BITS[name]]
+        for name in names:
+            by_kind[name] += 1
+        days.append({"date": day.isoformat(), "kinds": names})
+    return {
+        "user": membership_id,
+        "period": period,
+        "start": window.start.isoformat(),
+        "end": window.end.isoformat(),
+        "days_active": len(days),
+        "days": days,
+        "by_kind": by_kind,
+    }

@@ -1,0 +1,76 @@
+"""One person's active days: ``GET users/<id>/activity/`` (the person page's calendar)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Membership
+from activity import selectors
+from activity.periods import ALLOWED_PERIODS_TEXT, PERIODS
+
+DEFAULT_PERIOD = "12m"
+
+
+class PersonPeriodInput(serializers.Serializer):
+    period = serializers.ChoiceField(
+        choices=PERIODS,
+        error_messages={"invalid_choice": f"Unknown period '{{input}}'. Allowed values: {ALLOWED_PERIODS_TEXT}."},
+    )
+
+
+class ErrorOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class ActiveDayOutput(serializers.Serializer):
+    date = serializers.DateField()
+    kinds = serializers.ListField(child=serializers.ChoiceField(choices=selectors.KIND_NAMES))
+
+
+class ByKindOutput(serializers.Serializer):
+    login = serializers.IntegerField(min_value=0)
+    page_view = serializers.IntegerField(min_value=0)
+    run_logged = serializers.IntegerField(min_value=0)
+    sdk = serializers.IntegerField(min_value=0)
+    api = serializers.IntegerField(min_value=0)
+
+
+class PersonActivityOutput(serializers.Serializer):
+    user = serializers.IntegerField()
+    period = serializers.ChoiceField(choices=PERIODS)
+    start = serializers.DateField()
+    end = serializers.DateField()
+    days_active = serializers.IntegerField(min_value=0, help_text="Active days in the window.")
+    days = ActiveDayOutput(many=True, help_text="Active days only, ascending, with the kinds seen that day.")
+    by_kind = ByKindOutput(help_text="On how many days of the window each kind was seen.")
+
+
+class PersonActivityView(APIView):
+    @extend_schema(
+        operation_id="users_activity",
+        parameters=[
+            OpenApiParameter(
+                "period",
+                str,
+                enum=PERIODS,
+                default=DEFAULT_PERIOD,
+                description="As for the org's figures; with `all`, `days_active` equals the User's.",
+            )
+        ],
+        responses={
+            200: PersonActivityOutput,
+            400: OpenApiResponse(ErrorOutput, description="Unknown period."),
+            401: OpenApiResponse(ErrorOutput, description="Not authenticated."),
+            403: OpenApiResponse(ErrorOutput, description="Not an admin of this organization."),
+            404: OpenApiResponse(ErrorOutput, description="No such user in this organization."),
+        },
+        summary="One person's active days and the kinds of each",
+    )
+    def get(self, request, pk: int):
+        params = PersonPeriodInput(data={"period": request.query_params.get("period") or DEFAULT_PERIOD})
+        params.is_valid(raise_exception=True)
+        membership = get_object_or_404(Membership.objects.only("id"), pk=pk)
+        return Response(selectors.person_activity(membership_id=membership.pk, period=params.validated_data["period"]))
