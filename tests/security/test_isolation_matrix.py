@@ -83,6 +83,7 @@ PAGE_POLICIES = {
     "logout": "logout",  # POST only: a GET must not log anyone out
     "invite-accept": "invite_page",
     "invite-joined": "login_required",
+    "profile": "login_required",  # any member (and staff): their own name, password and keys
 }
 ADMIN_ROUTES_KEPT = {"index": "admin_index", "login": "admin_login"}
 # Owner-scoped API resources: only the owner's request finds the object; other allowed callers get 404.
@@ -195,7 +196,7 @@ class World:
             if name == "pk":
                 if path.startswith("api/v1/invites/"):
                     return str(self.invite_pk)
-                if path.startswith("api/v1/users/"):
+                if path.startswith(("api/v1/users/", "org/dashboard/users/")):
                     return str(self.member_pk)
                 if path.startswith("api/v1/api-keys/"):
                     return str(self.member_key_pk)
