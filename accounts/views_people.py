@@ -91,7 +91,9 @@ def profile_page(request):
     if form_name == "password":
         form = PasswordChangeForm(request.user, request.POST)
         if form.is_valid():
-            people_services.password_change(user=request.user, password=form.cleaned_data["new_password1"], ip_address=ip)
+            people_services.password_change(
+                user=request.user, password=form.cleaned_data["new_password1"], ip_address=ip
+            )
             update_session_auth_hash(request, request.user)  # this session stays signed in
             messages.success(request, "Your password is changed.")
             return redirect("profile")
