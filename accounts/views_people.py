@@ -58,15 +58,20 @@ def _profile_context(request, **forms) -> dict:
         or ProfileForm(initial={"name": request.user.name, "username": request.user.username}),
         "password_form": forms.get("password_form") or PasswordChangeForm(request.user),
         "key_form": forms.get("key_form") or ApiKeyForm(),
-        "new_key": forms.get("new_key"),
+        # A new key's secret, shown on the first page after its creation and never again.
+        "new_key": request.session.pop(NEW_KEY_SESSION_KEY, None) if request.method == "GET" else None,
     }
+
+
+NEW_KEY_SESSION_KEY = "profile_new_api_key"
 
 
 @never_cache
 @login_required
 def profile_page(request):
     """Any member: name, username, password and personal API keys. Each form posts here with its
-    ``form`` name; a new key's secret is shown in the answer to its POST only."""
+    ``form`` name and is redirected back (so a reload never repeats it); a new key's secret rides
+    in the session to that one page and is dropped as it is shown."""
     if request.method != "POST":
         return render(request, "accounts/profile.html", _profile_context(request))
     form_name = request.POST.get("form")
@@ -105,7 +110,8 @@ def profile_page(request):
             api_key, secret = services.api_key_create(
                 membership=membership, label=form.cleaned_data["label"], actor=request.user, ip_address=ip
             )
-            return render(request, "accounts/profile.html", _profile_context(request, new_key=(api_key, secret)))
+            request.session[NEW_KEY_SESSION_KEY] = {"label": api_key.label, "secret": secret}
+            return redirect("profile")
         return render(request, "accounts/profile.html", _profile_context(request, key_form=form), status=400)
     if form_name == "key_revoke" and membership is not None:
         api_key = ApiKey.objects.filter(
