@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from accounts.models import Membership
 from activity.aggregates import CUMULATIVE, DAILY, STATE, TOTAL, organization_created_day
 from activity.models import ActivityDay, ActivityKind
 from activity.periods import Window, period_window, today_utc
@@ -95,40 +96,40 @@ def activity_not_computed(*, period: str, today: dt.date | None = None) -> Activ
 
 KIND_BITS = {kind.label: kind.value for kind in ActivityKind}
 KIND_NAMES = tuple(KIND_BITS)
+# The kinds of every possible bitmask, computed once: a day's kinds are one lookup.
+KINDS_OF_MASK = [[name for name, bit in KIND_BITS.items() if mask & bit] for mask in range(1 << len(KIND_BITS))]
 
 
-def person_window(*, period: str, today: dt.date | None = None) -> Window:
-    """The period's window as the org-wide figures define it (``all`` from the org's first
-    recorded day or its creation, whichever is earlier)."""
-    first_day = None
-    if period == "all":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT min(day) FROM {ActivityDay._meta.db_table}")  # the (day, member) index
-            first_day = cursor.fetchone()[0]
-    return period_window(
-        period, today=today or today_utc(), first_activity_day=first_day, created_day=organization_created_day()
-    )
-
-
-def person_activity(*, membership_id: int, period: str, today: dt.date | None = None) -> dict:
+def person_activity(*, membership_id: int, period: str, today: dt.date | None = None) -> dict | None:
     """``{"user", "period", "start", "end", "days_active", "days": [{"date", "kinds"}], "by_kind"}``:
-    the person's active days in the window, ascending, and on how many days each kind was seen.
-    One index range scan of their day rows."""
-    window = person_window(period=period, today=today)
+    the person's active days in the window, ascending, and on how many days each kind was seen;
+    None when there is no such person. One statement: the person, the org's first recorded day
+    (for ``all``) and an index range scan of their day rows."""
+    today = today or today_utc()
+    created_day = organization_created_day()
+    # ``all`` starts at the org's first day or creation, which no day row of the person precedes.
+    bounds = period_window(period, today=today, first_activity_day=None, created_day=created_day)
+    lower = dt.date.min if period == "all" else bounds.start
+    days_table = ActivityDay._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT day, kinds FROM {ActivityDay._meta.db_table} "
-            "WHERE membership_id = %s AND day BETWEEN %s AND %s ORDER BY day",
-            [membership_id, window.start, window.end],
+            f"""SELECT (SELECT min(day) FROM {days_table}),
+                       array_agg(to_char(d.day, 'YYYY-MM-DD') ORDER BY d.day) FILTER (WHERE d.day IS NOT NULL),
+                       array_agg(d.kinds ORDER BY d.day) FILTER (WHERE d.day IS NOT NULL),
+                       {", ".join(f"count(*) FILTER (WHERE d.kinds & {bit} <> 0)" for bit in KIND_BITS.values())}
+                FROM {Membership._meta.db_table} AS m
+                LEFT JOIN {days_table} AS d ON d.membership_id = m.id AND d.day BETWEEN %s AND %s
+                WHERE m.id = %s GROUP BY m.id""",
+            [lower, today, membership_id],
         )
-        rows = cursor.fetchall()
-    by_kind = dict.fromkeys(KIND_NAMES, 0)
-    days = []
-    for day, kinds in rows:
-        names = [name for name in KIND_NAMES if kinds & KIND_BITS[name]]
-        for name in names:
-            by_kind[name] += 1
-        days.append({"date": day.isoformat(), "kinds": names})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    first_day, day_list, kind_list, *kind_counts = row
+    window = period_window(period, today=today, first_activity_day=first_day, created_day=created_day)
+    days = [
+        {"date": day, "kinds": KINDS_OF_MASK[kinds]} for day, kinds in zip(day_list or [], kind_list or [], strict=True)
+    ]
     return {
         "user": membership_id,
         "period": period,
@@ -136,5 +137,5 @@ def person_activity(*, membership_id: int, period: str, today: dt.date | None = 
         "end": window.end.isoformat(),
         "days_active": len(days),
         "days": days,
-        "by_kind": by_kind,
+        "by_kind": dict(zip(KIND_NAMES, kind_counts, strict=True)),
     }

@@ -1,12 +1,11 @@
 """One person's active days: ``GET users/<id>/activity/`` (the person page's calendar)."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Membership
 from activity import selectors
 from activity.periods import ALLOWED_PERIODS_TEXT, PERIODS
 
@@ -72,5 +71,7 @@ class PersonActivityView(APIView):
     def get(self, request, pk: int):
         params = PersonPeriodInput(data={"period": request.query_params.get("period") or DEFAULT_PERIOD})
         params.is_valid(raise_exception=True)
-        membership = get_object_or_404(Membership.objects.only("id"), pk=pk)
-        return Response(selectors.person_activity(membership_id=membership.pk, period=params.validated_data["period"]))
+        activity = selectors.person_activity(membership_id=pk, period=params.validated_data["period"])
+        if activity is None:
+            raise NotFound("No such user in this organization.")
+        return Response(activity)
