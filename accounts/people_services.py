@@ -269,16 +269,16 @@ def expired_invite_ids() -> list[int]:
 # --- one's own profile -----------------------------------------------------------------------
 
 
-def _copy_to_every_org(*, user) -> None:
-    """Writes the person's name and username into their membership in every org (the Users
-    list searches and sorts these copies), in one statement per batch of schemas. Only rows that
-    differ are written, so orgs the person is not in cost an index probe each."""
+def identity_copy_to_every_org(*, user) -> None:
+    """Writes the person's e-mail, name and username into their membership in every org (the
+    Users list searches and sorts these copies), in one statement per batch of schemas. Only rows
+    that differ are written, so orgs the person is not in cost an index probe each."""
     schemas = list(Organization.objects.exclude(schema_name="public").values_list("schema_name", flat=True))
     for start in range(0, len(schemas), 200):
         parts = [
             sql.SQL(
-                "u{n} AS (UPDATE {table} SET name = %(name)s, username = %(username)s "
-                "WHERE user_id = %(user)s AND (name IS DISTINCT FROM %(name)s "
+                "u{n} AS (UPDATE {table} SET email = %(email)s, name = %(name)s, username = %(username)s "
+                "WHERE user_id = %(user)s AND (email IS DISTINCT FROM %(email)s OR name IS DISTINCT FROM %(name)s "
                 "OR username IS DISTINCT FROM %(username)s) RETURNING 1)"
             ).format(n=sql.SQL(str(n)), table=sql.Identifier(schema, Membership._meta.db_table))
             for n, schema in enumerate(schemas[start : start + 200])
@@ -287,7 +287,7 @@ def _copy_to_every_org(*, user) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 statement.as_string(cursor.connection),
-                {"name": user.name, "username": user.username, "user": user.pk},
+                {"email": user.email, "name": user.name, "username": user.username, "user": user.pk},
             )
 
 
@@ -313,7 +313,7 @@ def profile_update(*, user, name: str | None = None, username: str | None = None
     for key, value in changes.items():
         setattr(user, key, value)
     user.save(update_fields=list(changes))
-    _copy_to_every_org(user=user)
+    identity_copy_to_every_org(user=user)
     membership = Membership.objects.filter(user=user).first()
     audit_record(action="profile.update", actor=user, target=membership, ip_address=ip_address, old=old, new=changes)
     return user

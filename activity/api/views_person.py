@@ -6,6 +6,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.serializers import ErrorSerializer
 from activity import selectors
 from activity.periods import ALLOWED_PERIODS_TEXT, PERIODS
 
@@ -17,11 +18,6 @@ class PersonPeriodInput(serializers.Serializer):
         choices=PERIODS,
         error_messages={"invalid_choice": f"Unknown period '{{input}}'. Allowed values: {ALLOWED_PERIODS_TEXT}."},
     )
-
-
-class ErrorOutput(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
 
 
 class ActiveDayOutput(serializers.Serializer):
@@ -61,10 +57,10 @@ class PersonActivityView(APIView):
         ],
         responses={
             200: PersonActivityOutput,
-            400: OpenApiResponse(ErrorOutput, description="Unknown period."),
-            401: OpenApiResponse(ErrorOutput, description="Not authenticated."),
-            403: OpenApiResponse(ErrorOutput, description="Not an admin of this organization."),
-            404: OpenApiResponse(ErrorOutput, description="No such user in this organization."),
+            400: OpenApiResponse(ErrorSerializer, description="Unknown period."),
+            401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
+            403: OpenApiResponse(ErrorSerializer, description="Not an admin of this organization."),
+            404: OpenApiResponse(ErrorSerializer, description="No such user in this organization."),
         },
         summary="One person's active days and the kinds of each",
     )

@@ -994,6 +994,12 @@
     const applicable = chosen.filter((u) => text.applies(u) && !(action === "set_role" && u.role === role));
     const others = chosen.length - applicable.length;
     const target = action === "set_role" ? ` to ${ROLE_LABELS[role].toLowerCase()}` : "";
+    if (!applicable.length) {
+      toast(`${text.verb} ${plural(chosen.length, "person", "people")}${target}: nobody selected can be changed so.`, {
+        error: true,
+      });
+      return;
+    }
     const sure = await confirmAction({
       title: `${text.verb} ${plural(applicable.length, "person", "people")}${target}?`,
       text:
