@@ -60,6 +60,7 @@ function renderCalendar(data) {
   }
   grid.innerHTML = rows.join("");
   grid.setAttribute("aria-busy", "false");
+  grid.parentElement.scrollLeft = grid.parentElement.scrollWidth; // narrow screens start at the latest weeks
 
   // One tab stop: the last active day (or the last day); arrow keys move between days.
   const cells = [...grid.querySelectorAll(".cal-day[data-date]")];

@@ -212,6 +212,17 @@ def test_390px_cards_with_every_action_reachable(new_page, live_server_port, peo
     for name in ("Deactivate…", "Reactivate…", "Change role…", "Resend invites…", "Cancel invites…"):
         expect(bar.get_by_role("button", name=name)).to_be_in_viewport()
 
+    # The person page and the profile fit too, their actions in reach.
+    page.goto(org_url("acme", live_server_port, f"/org/dashboard/users/{ola.pk}/"))
+    expect(page.locator("#calendar")).to_have_attribute("aria-busy", "false")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    expect(page.get_by_role("button", name="Reactivate")).to_be_visible()
+    screenshot(page, "person-page-390")
+    page.goto(org_url("acme", live_server_port, "/accounts/profile/"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    expect(page.get_by_role("button", name="Create key")).to_be_visible()
+    screenshot(page, "profile-390")
+
 
 def test_keyboard_through_a_row_menu_never_changes_a_role_by_accident(admin_page, live_server_port, people):
     page = admin_page
