@@ -1,9 +1,9 @@
 """One person's active days: ``GET users/<id>/activity/`` (the person page's calendar)."""
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.serializers import ErrorSerializer
@@ -70,4 +70,6 @@ class PersonActivityView(APIView):
         activity = selectors.person_activity(membership_id=pk, period=params.validated_data["period"])
         if activity is None:
             raise NotFound("No such user in this organization.")
-        return Response(activity)
+        # The days' JSON comes written from the database; re-encoding hundreds of them would be
+        # most of the request's time.
+        return HttpResponse(activity.as_json(), content_type="application/json")
