@@ -9,10 +9,11 @@ import re
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from accounts.models import AuditEvent, Membership, Role
+from accounts.models import AuditEvent, Invite, Membership, Role
 from activity.models import ActivityKind
 from activity.services import activity_record_write
 from tests.conftest import PASSWORD, host_of
@@ -271,3 +272,30 @@ def test_access_denied_offers_a_way_back_and_pages_have_a_favicon(page, live_ser
     expect(page.get_by_role("heading", name=re.compile("signed in"))).to_be_visible()
     icon = page.locator("link[rel=icon]").get_attribute("href")
     assert page.evaluate("async (url) => (await fetch(url)).status", icon) == 200
+
+
+def test_resend_all_expired_invites_and_the_expired_note_resends(admin_page, live_server_port, people):
+    page = admin_page
+    old = [people.real_invite("old1"), people.real_invite("old2"), people.real_invite("old3")]
+    live = people.real_invite("live")
+    with schema_context("acme"):
+        Invite.objects.filter(membership__in=old).update(expires_at=timezone.now() - dt.timedelta(days=1))
+        live_hash = Invite.objects.get(membership=live).token_hash
+
+    open_users(page, live_server_port, f"search={people.tag}")
+    # The note on one expired invite is itself the resend action.
+    row_of(page, old[2].email).get_by_role("button", name=f"Invite expired: resend to {old[2].email}").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Sent a new invite to {old[2].email}")
+
+    page.get_by_role("button", name="More actions").click()
+    page.get_by_role("menuitem", name="Resend all expired invites…").click()
+    confirm = page.get_by_role("dialog", name=re.compile(r"Resend invites to \d+ (person|people)\?"))
+    confirm.get_by_role("button", name=re.compile(r"^Resend \d+$")).click()
+    done = page.get_by_role("dialog", name=re.compile("Sent new invites to")).locator("#bulk-done")
+    expect(done).to_contain_text(old[0].email)
+    expect(done).to_contain_text(old[1].email)
+    expect(done).not_to_contain_text(live.email)
+    with schema_context("acme"):
+        for membership in old:
+            assert Invite.objects.get(membership=membership).expires_at > timezone.now()
+        assert Invite.objects.get(membership=live).token_hash == live_hash
