@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django_tenants.utils import tenant_context
 
-from accounts import selectors, services
+from accounts import people_services, selectors, services
 from accounts.audit_services import staff_view_record
 from accounts.models import ApiKey, AuditEvent, Invite, Membership, Status
 from orgdash.core.client_address import client_ip
@@ -290,6 +290,12 @@ class UserOrganizationsAdminMixin:
         if found is None:
             return queryset
         return queryset.annotate(organizations_label=RawSQL(*found))  # noqa: S611 - names are parameters, schemas quoted
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Every org's Users list searches and sorts copies of these: write them through at once.
+        if change and {"email", "username", "name"} & set(form.changed_data):
+            people_services.identity_copy_to_every_org(user=obj)
 
     @admin.display(description="Organizations")
     def organizations(self, obj):

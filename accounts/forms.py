@@ -95,3 +95,24 @@ class PasswordResetSetForm(SetPasswordForm):
 
     def save(self, commit=True):
         raise NotImplementedError("accounts.password_services.password_reset_complete sets the password")
+
+
+class ProfileForm(forms.Form):
+    """One's own name and username (the username is unique across the instance)."""
+
+    name = forms.CharField(max_length=200, required=False, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    username = forms.RegexField(
+        regex=r"^[\w.@+-]+\Z",
+        max_length=150,
+        error_messages={"invalid": "A username may hold letters, digits and . @ + - _ only."},
+        widget=forms.TextInput(attrs={"autocomplete": "username", "spellcheck": "false"}),
+    )
+
+
+class ApiKeyForm(forms.Form):
+    label = forms.CharField(
+        max_length=100,
+        required=True,
+        help_text="What the key is for, e.g. “laptop” or “nightly training job”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

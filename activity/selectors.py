@@ -5,11 +5,14 @@ Figures describe the window they were computed for: ``end`` is the UTC day of th
 """
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from django.db import connection
 
+from accounts.models import Membership
 from activity.aggregates import CUMULATIVE, DAILY, STATE, TOTAL, organization_created_day
+from activity.models import ActivityDay, ActivityKind
 from activity.periods import Window, period_window, today_utc
 
 
@@ -88,3 +91,77 @@ def activity_not_computed(*, period: str, today: dt.date | None = None) -> Activ
         period, today=today or today_utc(), first_activity_day=None, created_day=organization_created_day()
     )
     return ActivityFigures(period, window, None, _points(window.start, [0] * window.days), 0)
+
+
+# --- One person's activity (the person page and GET users/<id>/activity/) ----------------------
+
+KIND_BITS = {kind.label: kind.value for kind in ActivityKind}
+KIND_NAMES = tuple(KIND_BITS)
+# Every bitmask's kinds as JSON text, joined to the day rows so PostgreSQL writes the days' JSON.
+KINDS_JSON_OF_MASK = ", ".join(
+    f"({mask}, '{json.dumps([name for name, bit in KIND_BITS.items() if mask & bit])}')"
+    for mask in range(1 << len(KIND_BITS))
+)
+
+
+@dataclass(frozen=True)
+class PersonActivity:
+    """One person's active days in a window. ``days_json`` is the JSON array of the days
+    (``[{"date", "kinds"}]``, ascending), written by PostgreSQL: a busy person has hundreds."""
+
+    user: int
+    period: str
+    window: Window
+    days_active: int
+    days_json: str
+    by_kind: dict[str, int]
+
+    def as_json(self) -> str:
+        head = {
+            "user": self.user,
+            "period": self.period,
+            "start": self.window.start.isoformat(),
+            "end": self.window.end.isoformat(),
+            "days_active": self.days_active,
+            "by_kind": self.by_kind,
+        }
+        return json.dumps(head)[:-1] + f', "days": {self.days_json}}}'
+
+
+def person_activity(*, membership_id: int, period: str, today: dt.date | None = None) -> PersonActivity | None:
+    """The person's active days in the period's window, ascending, and on how many days each kind
+    was seen; None when there is no such person. One statement: the person, the org's first
+    recorded day (for ``all``) and an index range scan of their day rows."""
+    today = today or today_utc()
+    created_day = organization_created_day()
+    # ``all`` starts at the org's first day or creation, which no day row of the person precedes.
+    bounds = period_window(period, today=today, first_activity_day=None, created_day=created_day)
+    lower = dt.date.min if period == "all" else bounds.start
+    days_table = ActivityDay._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT (SELECT min(day) FROM {days_table}),
+                       count(d.day),
+                       '[' || coalesce(string_agg(
+                           '{{"date": "' || to_char(d.day, 'YYYY-MM-DD') || '", "kinds": ' || k.names || '}}',
+                           ', ' ORDER BY d.day), '') || ']',
+                       {", ".join(f"count(*) FILTER (WHERE d.kinds & {bit} <> 0)" for bit in KIND_BITS.values())}
+                FROM {Membership._meta.db_table} AS m
+                LEFT JOIN {days_table} AS d ON d.membership_id = m.id AND d.day BETWEEN %s AND %s
+                LEFT JOIN (VALUES {KINDS_JSON_OF_MASK}) AS k(mask, names) ON k.mask = d.kinds
+                WHERE m.id = %s GROUP BY m.id""",
+            [lower, today, membership_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    first_day, days_active, days_json, *kind_counts = row
+    window = period_window(period, today=today, first_activity_day=first_day, created_day=created_day)
+    return PersonActivity(
+        user=membership_id,
+        period=period,
+        window=window,
+        days_active=days_active,
+        days_json=days_json,
+        by_kind=dict(zip(KIND_NAMES, kind_counts, strict=True)),
+    )

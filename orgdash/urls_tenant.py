@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from accounts import views as accounts_views
 from accounts import views_audit as accounts_views_audit
+from accounts import views_people as accounts_views_people
 from activity import views as activity_views
 
 urlpatterns = [
@@ -23,7 +24,9 @@ urlpatterns = [
         accounts_views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
+    path("accounts/profile/", accounts_views_people.profile_page, name="profile"),
     path("org/dashboard/", accounts_views.users_tab, name="dashboard-users"),
+    path("org/dashboard/users/<int:pk>/", accounts_views_people.person_page, name="dashboard-person"),
     path("invite/joined/", accounts_views.invite_joined, name="invite-joined"),
     path("invite/<str:token>/", accounts_views.invite_accept, name="invite-accept"),
     path("org/dashboard/activity/", activity_views.activity_tab, name="dashboard-activity"),

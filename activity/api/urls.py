@@ -2,10 +2,12 @@ from django.urls import path
 
 from activity.api.views_aggregates import ActivitySummaryView, ActivityTimeseriesView
 from activity.api.views_capture import ActivityEventsView, RunCreateView
+from activity.api.views_person import PersonActivityView
 
 urlpatterns = [
     path("activity/summary/", ActivitySummaryView.as_view(), name="api-activity-summary"),
     path("activity/timeseries/", ActivityTimeseriesView.as_view(), name="api-activity-timeseries"),
     path("activity/events/", ActivityEventsView.as_view(), name="api-activity-events"),
     path("runs/", RunCreateView.as_view(), name="api-runs"),
+    path("users/<int:pk>/activity/", PersonActivityView.as_view(), name="api-user-activity"),
 ]

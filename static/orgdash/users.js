@@ -68,7 +68,20 @@
     confirmText: $("confirm-text"),
     confirmOk: $("confirm-ok"),
     confirmCancel: $("confirm-cancel"),
+    selectPage: $("select-page"),
+    bulkBar: $("bulk-bar"),
+    bulkCount: $("bulk-count"),
+    bulkAllMatching: $("bulk-all-matching"),
+    bulkRole: $("bulk-role"),
+    bulkClear: $("bulk-clear"),
+    bulkDialog: $("bulk-dialog"),
+    bulkTitle: $("bulk-title"),
+    bulkSummary: $("bulk-summary"),
+    resendExpired: $("resend-expired"),
   };
+  const PERSON_URL = (id) => `/org/dashboard/users/${Number(id)}/`;
+  const BULK_CHUNK = 1000; // POST users/bulk/ takes at most 1,000 ids
+  const ALL_PAGE_SIZE = 500;
 
   const state = { search: "", status: [], role: "", ordering: DEFAULT_ORDERING, page: 1 };
   const usersById = new Map();
@@ -78,6 +91,9 @@
   let countsController = null;
   let loadedOnce = false;
   let sessionEnded = false;
+  // Bulk selection: id -> User, kept across pages; cleared when the filters change.
+  const selected = new Map();
+  let highlight = new Set(); // ids to flash after the list reloads (new invites)
 
   // --- Formatting -----------------------------------------------------------------------------
 
@@ -284,14 +300,20 @@
     return lines;
   }
 
+  // "Active · 3 days ago", "- · 8 months ago": the status and when the person was last active.
+  function lastActiveWhen(user) {
+    if (user.status === "invite_pending") return "";
+    return user.last_active ? formatRelative(user.last_active) : "never";
+  }
+
   function rowHtml(user, index, count) {
     const id = Number(user.id);
     const pending = user.status === "invite_pending";
     const name = displayName(user);
     const you = isMe(user) ? ' <span class="you">(you)</span>' : "";
     const primary = pending
-      ? '<span class="person-pending">Pending invite</span>'
-      : `<span class="person-name" title="${esc(name)}">${esc(name)}</span>${you}`;
+      ? `<a class="person-link person-pending" href="${PERSON_URL(id)}">Pending invite</a>`
+      : `<a class="person-link person-name" href="${PERSON_URL(id)}" title="${esc(name)}">${esc(name)}</a>${you}`;
     let secondary = "";
     if (pending) secondary = user.invited_by ? `Invited by ${esc(user.invited_by)}` : "Awaiting acceptance";
     else if (user.username) secondary = `@${esc(user.username)}`;
@@ -305,23 +327,37 @@
       )
       .join("");
     const note = inviteNote(user);
-    const noteHtml = note ? `<span class="invite-note invite-note-${note.kind}">${esc(note.text)}</span>` : "";
+    // The expired note is the resend action itself; a failed delivery note only informs.
+    const noteHtml = !note
+      ? ""
+      : note.kind === "expired" && CAN_MANAGE
+        ? `<button type="button" class="invite-note invite-note-expired note-action" data-action="resend" data-id="${id}" ` +
+          `aria-label="Invite expired: resend to ${esc(user.email)}">${esc(note.text)}</button>`
+        : `<span class="invite-note invite-note-${note.kind}">${esc(note.text)}</span>`;
+    const when = lastActiveWhen(user);
+    const whenHtml = when ? `<span class="last-when"> · ${esc(when)}</span>` : "";
+    const checked = selected.has(id) ? " checked" : "";
+    const select = CAN_MANAGE
+      ? `<td class="td-select"><input type="checkbox" class="row-check row-select" data-id="${id}"${checked} ` +
+        `aria-label="Select ${esc(pending ? user.email : name)}"></td>`
+      : "";
     const actions = CAN_MANAGE
       ? `<div class="menu-anchor"><button type="button" class="btn-icon row-menu-button" data-id="${id}" ` +
         `aria-haspopup="menu" aria-expanded="false" aria-label="Actions for ${esc(name)}">` +
         `${DOTS_SVG}</button></div>`
       : "";
     return (
-      `<tr class="user-row${up}" data-id="${id}" data-status="${esc(user.status)}">` +
+      `<tr class="user-row${up}${highlight.has(id) ? " row-updated" : ""}" data-id="${id}" data-status="${esc(user.status)}">` +
+      select +
       `<td class="td-name"><div class="person"><span class="avatar avatar-c${colourOf(user.email || String(id))}" ` +
       `aria-hidden="true">${esc(initialsOf(user))}</span><div class="person-text">` +
       `<div class="person-primary">${primary}</div><div class="person-secondary">${secondary}</div></div></div></td>` +
-      `<td class="td-email"><span class="cell-text" title="${esc(user.email)}">${esc(user.email)}</span></td>` +
-      `<td class="td-role"><span class="role role-${esc(user.role)}">${esc(ROLE_LABELS[user.role] || user.role)}</span></td>` +
-      `<td class="td-status"><span class="status-trigger${note ? " has-note" : ""}" tabindex="0" aria-describedby="tip-${id}">` +
-      `<span class="badge badge-${esc(user.status)}">${esc(user.status_label)}</span>${noteHtml}</span>` +
+      `<td class="td-email" data-label="Email"><span class="cell-text" title="${esc(user.email)}">${esc(user.email)}</span></td>` +
+      `<td class="td-role" data-label="Role"><span class="role role-${esc(user.role)}">${esc(ROLE_LABELS[user.role] || user.role)}</span></td>` +
+      `<td class="td-status" data-label="Last active"><span class="status-trigger${note ? " has-note" : ""}" tabindex="0" aria-describedby="tip-${id}">` +
+      `<span class="badge badge-${esc(user.status)}">${esc(user.status_label)}</span>${whenHtml}</span>${noteHtml}` +
       `<span class="tip" role="tooltip" id="tip-${id}">${tip}</span></td>` +
-      `<td class="td-days num">${fmt(user.days_active || 0)}</td>` +
+      `<td class="td-days num" data-label="Days active">${fmt(user.days_active || 0)}</td>` +
       `<td class="td-actions">${actions}</td>` +
       "</tr>"
     );
@@ -332,6 +368,8 @@
     results.forEach((user) => usersById.set(Number(user.id), user));
     pageRows = results.length;
     els.rows.innerHTML = results.map((user, i) => rowHtml(user, i, results.length)).join("");
+    highlight = new Set();
+    renderSelection();
   }
 
   function rowElement(id) {
@@ -356,6 +394,8 @@
     const following = row.nextElementSibling || row.previousElementSibling;
     row.remove();
     usersById.delete(Number(id));
+    selected.delete(Number(id));
+    renderSelection();
     total = Math.max(0, total - 1);
     pageRows = Math.max(0, pageRows - 1);
     renderPager();
@@ -530,6 +570,8 @@
   }
 
   function reload({ push, counts = true }) {
+    // A selection belongs to the filters it was made under.
+    if (selected.size && filterQuery().toString() !== selectionFilter) clearSelection();
     writeUrl({ push });
     syncControls();
     loadList();
@@ -661,9 +703,13 @@
     const item = (action, label, extra = "") =>
       `<li role="none"><button type="button" class="menu-item${extra}" role="menuitem" tabindex="-1" ` +
       `data-action="${action}">${label}</button></li>`;
-    const parts = [];
+    // The first item (where the menu opens) is harmless: it only opens the person's page.
+    const parts = [
+      `<li role="none"><a class="menu-item" role="menuitem" tabindex="-1" href="${PERSON_URL(user.id)}">View details</a></li>`,
+      '<li role="separator" class="menu-separator"></li>',
+    ];
     if (user.status !== "deactivated") {
-      parts.push('<li role="presentation" class="menu-label" id="row-menu-role-label">Change role</li>');
+      parts.push('<li role="presentation" class="menu-label" id="row-menu-role-label">Change role (asks first)</li>');
       parts.push('<li role="none"><ul role="group" class="menu-group" aria-labelledby="row-menu-role-label">');
       ROLES.forEach((role) => {
         const checked = role === user.role;
@@ -711,6 +757,11 @@
   }
 
   els.rows.addEventListener("click", (event) => {
+    const note = event.target.closest(".note-action");
+    if (note) {
+      runAction(Number(note.dataset.id), note.dataset.action);
+      return;
+    }
     const button = event.target.closest(".row-menu-button");
     if (!button) return;
     if (openMenu && openMenu.button === button) closeMenu();
@@ -744,12 +795,15 @@
     dialog.querySelectorAll("[data-close]").forEach((button) => button.addEventListener("click", () => dialog.close()));
   }
 
-  function confirmAction({ title, text, ok }) {
+  function confirmAction({ title, text, ok, cancel = "Cancel", danger = true }) {
     return new Promise((resolve) => {
       const dialog = els.confirmDialog;
       els.confirmTitle.textContent = title;
       els.confirmText.textContent = text;
       els.confirmOk.textContent = ok;
+      els.confirmOk.classList.toggle("btn-danger", danger);
+      els.confirmOk.classList.toggle("btn-primary", !danger);
+      els.confirmCancel.textContent = cancel;
       dialog.returnValue = "";
       dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
       dialog.showModal();
@@ -775,14 +829,24 @@
     let done;
     if (action === "role") {
       if (role === user.role) return;
-      if (isMe(user) && role !== "admin") {
-        const sure = await confirmAction({
-          title: `Make yourself ${ROLE_LABELS[role].toLowerCase()}?`,
-          text: "You will no longer be an admin and will lose access to this dashboard.",
-          ok: `Make me ${ROLE_LABELS[role].toLowerCase()}`,
-        });
-        if (!sure) return focusRowButton(id);
-      }
+      const lower = ROLE_LABELS[role].toLowerCase();
+      const sure = await confirmAction(
+        isMe(user) && role !== "admin"
+          ? {
+              title: `Make yourself ${lower}?`,
+              text: "You will no longer be an admin and will lose access to this dashboard.",
+              ok: `Make me ${lower}`,
+              cancel: "Keep my role",
+            }
+          : {
+              title: `Make ${who} ${lower}?`,
+              text: `Their role changes from ${ROLE_LABELS[user.role]} to ${ROLE_LABELS[role]}.`,
+              ok: `Make ${lower}`,
+              cancel: "Keep role",
+              danger: role !== "admin",
+            },
+      );
+      if (!sure) return focusRowButton(id);
       request = () => api(`users/${id}/`, { method: "PATCH", body: { role } });
       done = (updated) => `${name} is now ${updated.role === "admin" ? "an" : "a"} ${ROLE_LABELS[updated.role].toLowerCase()}.`;
     } else if (action === "deactivate") {
@@ -792,6 +856,7 @@
           ? "You will be signed out at once and lose access to this organization."
           : "They are signed out at once and their API keys stop working. You can reactivate them later.",
         ok: "Deactivate",
+        cancel: "Keep active",
       });
       if (!sure) return focusRowButton(id);
       request = () => api(`users/${id}/deactivate/`, { method: "POST" });
@@ -807,6 +872,7 @@
         title: `Cancel the invite for ${user.email}?`,
         text: "The invite link stops working at once. You can invite them again later.",
         ok: "Cancel invite",
+        cancel: "Keep invite",
       });
       if (!sure) return focusRowButton(id);
       request = () => api(`invites/${id}/`, { method: "DELETE" });
@@ -845,6 +911,217 @@
       if (error.status === 404) loadList();
       else focusRowButton(id);
     }
+  }
+
+  // --- Selection and bulk actions ------------------------------------------------------------
+
+  let selectionFilter = ""; // the filters the selection was made under
+
+  function renderSelection() {
+    if (!CAN_MANAGE || !els.bulkBar) return;
+    const boxes = [...els.rows.querySelectorAll(".row-select")];
+    boxes.forEach((box) => {
+      box.checked = selected.has(Number(box.dataset.id));
+      box.closest("tr").classList.toggle("is-selected", box.checked);
+    });
+    const onPage = boxes.filter((box) => box.checked).length;
+    if (els.selectPage) {
+      els.selectPage.checked = boxes.length > 0 && onPage === boxes.length;
+      els.selectPage.indeterminate = onPage > 0 && onPage < boxes.length;
+    }
+    const count = selected.size;
+    els.bulkBar.hidden = count === 0;
+    els.bulkCount.textContent = count ? `${plural(count, "person", "people")} selected` : "";
+    const more = count > 0 && count < total && onPage === boxes.length;
+    els.bulkAllMatching.hidden = !more;
+    if (more) els.bulkAllMatching.textContent = `Select all ${fmt(total)} matching`;
+  }
+
+  function clearSelection() {
+    selected.clear();
+    renderSelection();
+  }
+
+  function select(user, on) {
+    const id = Number(user.id);
+    if (on) selected.set(id, user);
+    else selected.delete(id);
+    selectionFilter = filterQuery().toString();
+  }
+
+  async function fetchAllMatching() {
+    // Every id under the current filters, 500 a page (the list's largest page).
+    const all = [];
+    let page = 1;
+    for (;;) {
+      const query = filterQuery();
+      query.set("ordering", state.ordering);
+      query.set("page", String(page));
+      query.set("page_size", String(ALL_PAGE_SIZE));
+      const data = await api(`users/?${query}`);
+      all.push(...(data.results || []));
+      if (!data.next) return all;
+      page += 1;
+    }
+  }
+
+  const BULK_TEXT = {
+    deactivate: {
+      verb: "Deactivate",
+      done: "Deactivated",
+      applies: (u) => u.status === "active" || u.status === "inactive",
+      note: "They are signed out at once and their API keys stop working.",
+    },
+    reactivate: { verb: "Reactivate", done: "Reactivated", applies: (u) => u.status === "deactivated", note: "" },
+    set_role: { verb: "Change the role of", done: "Changed the role of", applies: () => true, note: "" },
+    resend_invite: {
+      verb: "Resend invites to",
+      done: "Sent new invites to",
+      applies: (u) => u.status === "invite_pending",
+      note: "Each gets a new link; the old links stop working.",
+    },
+    cancel_invite: {
+      verb: "Cancel the invites of",
+      done: "Cancelled the invites of",
+      applies: (u) => u.status === "invite_pending",
+      note: "Their invite links stop working at once.",
+    },
+  };
+
+  async function runBulk(action, people, { role } = {}) {
+    const text = BULK_TEXT[action];
+    const chosen = [...people];
+    const applicable = chosen.filter((u) => text.applies(u) && !(action === "set_role" && u.role === role));
+    const others = chosen.length - applicable.length;
+    const target = action === "set_role" ? ` to ${ROLE_LABELS[role].toLowerCase()}` : "";
+    if (!applicable.length) {
+      toast(`${text.verb} ${plural(chosen.length, "person", "people")}${target}: nobody selected can be changed so.`, {
+        error: true,
+      });
+      return;
+    }
+    const sure = await confirmAction({
+      title: `${text.verb} ${plural(applicable.length, "person", "people")}${target}?`,
+      text:
+        `${plural(chosen.length, "person is", "people are")} selected: ${fmt(applicable.length)} will change` +
+        (others ? `, ${fmt(others)} will be skipped (their state does not allow it)` : "") +
+        ". The last active admin is always kept. " + text.note,
+      ok: `${text.verb.split(" ")[0]} ${fmt(applicable.length)}`,
+      cancel: "Go back",
+      danger: action === "deactivate" || action === "cancel_invite" || action === "set_role",
+    });
+    if (!sure) return;
+    const done = [];
+    const skipped = [];
+    try {
+      const ids = chosen.map((u) => Number(u.id));
+      for (let start = 0; start < ids.length; start += BULK_CHUNK) {
+        const body = { action, ids: ids.slice(start, start + BULK_CHUNK) };
+        if (action === "set_role") body.role = role;
+        const result = await api("users/bulk/", { method: "POST", body });
+        done.push(...result.done);
+        skipped.push(...result.skipped);
+      }
+    } catch (error) {
+      toast(error.data.detail || error.message, { error: true });
+    }
+    const byId = new Map(chosen.map((u) => [Number(u.id), u]));
+    showBulkResult(action, done, skipped, byId, role);
+    clearSelection();
+    loadList();
+    loadCounts();
+    if (action === "deactivate" && done.some((id) => isMe(byId.get(id) || {}))) window.location.reload();
+  }
+
+  function showBulkResult(action, done, skipped, byId, role) {
+    const text = BULK_TEXT[action];
+    const label = (id) => {
+      const user = byId.get(id);
+      return user ? personLabel(user) : `#${id}`;
+    };
+    const target = action === "set_role" ? ` to ${ROLE_LABELS[role].toLowerCase()}` : "";
+    els.bulkTitle.textContent = `${text.done} ${plural(done.length, "person", "people")}${target}`;
+    let html = "";
+    if (done.length) {
+      html +=
+        `<h3 class="summary-heading">Changed (${fmt(done.length)})</h3><ul class="summary-list summary-ok" id="bulk-done">` +
+        done.map((id) => `<li><span class="summary-email">${esc(label(id))}</span></li>`).join("") +
+        "</ul>";
+    }
+    if (skipped.length) {
+      html +=
+        `<h3 class="summary-heading">Skipped (${fmt(skipped.length)})</h3><ul class="summary-list summary-skipped" id="bulk-skipped">` +
+        skipped
+          .map((s) => `<li><span class="summary-email">${esc(label(Number(s.id)))}</span><span class="summary-reason">${esc(s.reason)}</span></li>`)
+          .join("") +
+        "</ul>";
+    }
+    els.bulkSummary.innerHTML = html;
+    els.bulkDialog.showModal();
+    els.bulkTitle.focus();
+  }
+
+  if (CAN_MANAGE && els.bulkBar) {
+    trapFocus(els.bulkDialog);
+    els.rows.addEventListener("change", (event) => {
+      const box = event.target.closest(".row-select");
+      if (!box) return;
+      const user = usersById.get(Number(box.dataset.id));
+      if (user) select(user, box.checked);
+      renderSelection();
+    });
+    els.selectPage.addEventListener("change", () => {
+      usersById.forEach((user) => select(user, els.selectPage.checked));
+      renderSelection();
+    });
+    els.bulkAllMatching.addEventListener("click", async () => {
+      els.bulkAllMatching.disabled = true;
+      els.bulkAllMatching.textContent = "Selecting…";
+      try {
+        (await fetchAllMatching()).forEach((user) => select(user, true));
+      } catch (error) {
+        toast(error.data.detail || error.message, { error: true });
+      }
+      els.bulkAllMatching.disabled = false;
+      renderSelection();
+      els.bulkCount.focus?.();
+    });
+    els.bulkClear.addEventListener("click", () => {
+      clearSelection();
+      els.search.focus();
+    });
+    els.bulkBar.addEventListener("click", (event) => {
+      const button = event.target.closest("[data-bulk]");
+      if (!button) return;
+      const action = button.dataset.bulk;
+      runBulk(action, selected.values(), { role: els.bulkRole.value });
+    });
+  }
+
+  if (els.resendExpired) {
+    els.resendExpired.addEventListener("click", async () => {
+      closeMenu();
+      let expired;
+      try {
+        const query = new URLSearchParams({ status: "invite_pending", ordering: "added", page_size: String(ALL_PAGE_SIZE) });
+        const invites = [];
+        for (let page = 1; ; page += 1) {
+          query.set("page", String(page));
+          const data = await api(`users/?${query}`);
+          invites.push(...(data.results || []));
+          if (!data.next) break;
+        }
+        expired = invites.filter((user) => user.invite && user.invite.expired);
+      } catch (error) {
+        toast(error.data.detail || error.message, { error: true });
+        return;
+      }
+      if (!expired.length) {
+        toast("No invite has expired.");
+        return;
+      }
+      runBulk("resend_invite", expired);
+    });
   }
 
   // --- Invite dialog --------------------------------------------------------------------------
@@ -963,9 +1240,23 @@
       const data = await api("invites/", { method: "POST", body: { emails, role: els.inviteRole.value } });
       renderInviteSummary(data || {});
       const sent = (data && data.invited) || [];
-      if (sent.length) toast(`Invited ${plural(sent.length, "person", "people")}.`);
-      loadList();
-      loadCounts();
+      if (sent.length) {
+        toast(`Invited ${plural(sent.length, "person", "people")}. The list shows pending invites, newest first.`);
+        // Show the new people instead of leaving them on the last page of the current sort.
+        highlight = new Set(sent.map((user) => Number(user.id)));
+        // Filters that still hold every new person stay; the others would hide them.
+        const term = state.search.toLowerCase();
+        if (!sent.every((user) => (user.email || "").toLowerCase().includes(term))) state.search = "";
+        if (!sent.every((user) => user.role === state.role)) state.role = "";
+        state.status = ["invite_pending"];
+        state.ordering = "-added";
+        state.page = 1;
+        clearSelection();
+        reload({ push: true });
+      } else {
+        loadList();
+        loadCounts();
+      }
     } catch (error) {
       if (error.status === 400) {
         const { detail, items } = inviteErrors(error.data, emails);

@@ -111,3 +111,28 @@ def test_org_admin_cannot_use_django_admin(acme_client):
     assert login(acme_client, "admin@acme.test").status_code == 302
     response = acme_client.get("/admin/accounts/membership/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_support_renaming_a_user_updates_every_orgs_copy(staff_public, acme, globex):
+    connection.set_tenant(globex)
+    user = make_user(email="renamed-by-support@example.test", name="Old Name")
+    make_member(user=user)
+    connection.set_tenant(acme)
+    make_member(user=user)
+    connection.set_schema_to_public()
+    form = {
+        "email": "renamed-by-support@example.test",
+        "username": "renamed-by-support",
+        "name": "New Name",
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+    response = staff_public.post(f"/admin/core/user/{user.pk}/change/", form)
+    assert response.status_code == 302, response.content[:2000]
+    for org in (acme, globex):
+        connection.set_tenant(org)
+        copy = Membership.objects.get(user=user)
+        assert (copy.name, copy.username) == ("New Name", "renamed-by-support")
+        assert Membership.objects.filter(search_text__contains="NEW NAME").exists()
+    connection.set_schema_to_public()

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
-from accounts import services
+from accounts import people_services, services
 from accounts.models import Membership, Role
 from orgdash.api.errors import Conflict
 from orgdash.core.services import organization_create
@@ -210,3 +210,29 @@ def test_accepts_racing_from_a_barrier(committed):
         outcomes = [outcome for _, outcome in threads]
         assert sum("value" in o for o in outcomes) == 1, outcomes
         assert Membership.objects.filter(email=email, state=Membership.State.JOINED).count() == 1
+
+
+def test_a_bulk_and_a_single_deactivation_racing_leave_one_admin(committed):
+    a, b = _two_admins()
+    first, second, waited = _hold_then_second(
+        committed,
+        lambda: people_services.membership_bulk(action="deactivate", ids=[b.pk], actor=a.user),
+        lambda: services.membership_deactivate(membership=a, actor=b.user),
+    )
+    assert first.get("value") is not None and first["value"].done == [b.pk], first
+    assert isinstance(second.get("error"), Conflict), second
+    assert waited >= HOLD_SECONDS * 0.8
+    assert _joined_admins() == 1
+
+
+def test_a_single_and_a_bulk_demotion_racing_leave_one_admin(committed):
+    a, b = _two_admins()
+    first, second, _ = _hold_then_second(
+        committed,
+        lambda: services.membership_change_role(membership=a, role=Role.MEMBER, actor=b.user),
+        lambda: people_services.membership_bulk(action="set_role", ids=[b.pk], role=Role.VIEWER, actor=a.user),
+    )
+    assert "error" not in first, first
+    result = second["value"]
+    assert result.done == [] and result.skipped == [{"id": b.pk, "reason": services.LAST_ADMIN_MESSAGE}]
+    assert _joined_admins() == 1

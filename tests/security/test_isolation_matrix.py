@@ -106,6 +106,7 @@ PAGE_POLICIES = {
     "password_reset_done": "open_page",
     "password_reset_complete": "open_page",
     "password_reset_confirm": "open_page",
+    "profile": "login_required",  # any member (and staff): their own name, password and keys
 }
 ADMIN_ROUTES_KEPT = {"index": "admin_index", "login": "admin_login"}
 # Owner-scoped API resources: only the owner's request finds the object; other allowed callers get 404.
@@ -223,7 +224,7 @@ class World:
             if name == "pk":
                 if path.startswith("api/v1/invites/"):
                     return str(self.invite_pk)
-                if path.startswith("api/v1/users/"):
+                if path.startswith(("api/v1/users/", "org/dashboard/users/")):
                     return str(self.member_pk)
                 if path.startswith("api/v1/api-keys/"):
                     return str(self.member_key_pk)

@@ -1,0 +1,237 @@
+/*
+ * One person's page (/org/dashboard/users/<id>/): the calendar of active days (from
+ * GET /api/v1/users/<id>/activity/?period=12m), activity by kind, and the person's actions.
+ */
+import { api, confirmAction } from "./people-common.js";
+
+const root = document.getElementById("person-app");
+const ID = Number(root.dataset.id);
+const KIND_LABELS = { login: "Log-in", page_view: "Web pages", run_logged: "Runs logged", sdk: "SDK", api: "API" };
+const DAY_MS = 86400000;
+const WEEKDAYS = ["Mon", "", "Wed", "", "Fri", "", ""];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+const $ = (id) => document.getElementById(id);
+const parseDay = (iso) => new Date(`${iso}T00:00:00Z`);
+const isoDay = (date) => date.toISOString().slice(0, 10);
+const kindText = (kinds) => kinds.map((kind) => KIND_LABELS[kind] || kind).join(", ");
+
+function dayLabel(iso, kinds) {
+  const date = parseDay(iso);
+  const text = `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${date.getUTCFullYear()}`;
+  return kinds && kinds.length ? `${text}: ${kindText(kinds)}` : `${text}: no activity`;
+}
+
+// --- The calendar ------------------------------------------------------------------------------
+
+function renderCalendar(data) {
+  const grid = $("calendar");
+  const active = new Map(data.days.map((day) => [day.date, day.kinds]));
+  const start = parseDay(data.start);
+  const end = parseDay(data.end);
+  const first = new Date(start.getTime() - ((start.getUTCDay() + 6) % 7) * DAY_MS); // Monday on or before
+  const columns = Math.ceil(((end - first) / DAY_MS + 1) / 7);
+
+  const rows = [];
+  // Month labels over the first week of each month.
+  let header = '<div role="row" class="cal-row cal-months"><span role="columnheader" class="cal-corner"></span>';
+  for (let week = 0; week < columns; week += 1) {
+    const monday = new Date(first.getTime() + week * 7 * DAY_MS);
+    const label = monday.getUTCDate() <= 7 ? MONTHS[monday.getUTCMonth()] : "";
+    header += `<span role="columnheader" class="cal-month">${label}</span>`;
+  }
+  rows.push(`${header}</div>`);
+  for (let weekday = 0; weekday < 7; weekday += 1) {
+    let row = `<div role="row" class="cal-row"><span role="rowheader" class="cal-weekday">${WEEKDAYS[weekday]}</span>`;
+    for (let week = 0; week < columns; week += 1) {
+      const date = new Date(first.getTime() + (week * 7 + weekday) * DAY_MS);
+      if (date < start || date > end) {
+        row += '<span role="gridcell" class="cal-day cal-out" aria-hidden="true"></span>';
+        continue;
+      }
+      const iso = isoDay(date);
+      const kinds = active.get(iso) || [];
+      const level = Math.min(kinds.length, 4);
+      row +=
+        `<span role="gridcell" class="cal-day level-${level}" tabindex="-1" data-date="${iso}" ` +
+        `data-kinds="${kinds.join(" ")}" aria-label="${dayLabel(iso, kinds)}"></span>`;
+    }
+    rows.push(`${row}</div>`);
+  }
+  grid.innerHTML = rows.join("");
+  grid.setAttribute("aria-busy", "false");
+  grid.parentElement.scrollLeft = grid.parentElement.scrollWidth; // narrow screens start at the latest weeks
+
+  // One tab stop: the last active day (or the last day); arrow keys move between days.
+  const cells = [...grid.querySelectorAll(".cal-day[data-date]")];
+  const lastActive = [...cells].reverse().find((cell) => cell.dataset.kinds);
+  (lastActive || cells[cells.length - 1]).tabIndex = 0;
+  wireCalendar(grid, cells);
+}
+
+function showTip(cell) {
+  const tip = $("calendar-tip");
+  const kinds = cell.dataset.kinds ? cell.dataset.kinds.split(" ") : [];
+  tip.textContent = dayLabel(cell.dataset.date, kinds);
+  tip.hidden = false;
+  const box = cell.getBoundingClientRect();
+  const host = tip.offsetParent ? tip.offsetParent.getBoundingClientRect() : { left: 0, top: 0 };
+  tip.style.left = `${Math.max(0, box.left - host.left - 60)}px`;
+  tip.style.top = `${box.top - host.top - 34}px`;
+  tip.classList.add("is-shown");
+}
+
+function hideTip() {
+  $("calendar-tip").classList.remove("is-shown");
+}
+
+function wireCalendar(grid, cells) {
+  const byDate = new Map(cells.map((cell) => [cell.dataset.date, cell]));
+  grid.addEventListener("mouseover", (event) => {
+    const cell = event.target.closest(".cal-day[data-date]");
+    if (cell) showTip(cell);
+  });
+  grid.addEventListener("mouseleave", hideTip);
+  grid.addEventListener("focusin", (event) => {
+    const cell = event.target.closest(".cal-day[data-date]");
+    if (cell) showTip(cell);
+  });
+  grid.addEventListener("focusout", hideTip);
+  grid.addEventListener("keydown", (event) => {
+    const cell = event.target.closest(".cal-day[data-date]");
+    if (!cell) return;
+    const steps = { ArrowUp: -1, ArrowDown: 1, ArrowLeft: -7, ArrowRight: 7 };
+    let target = null;
+    if (event.key in steps) {
+      const date = new Date(parseDay(cell.dataset.date).getTime() + steps[event.key] * DAY_MS);
+      target = byDate.get(isoDay(date));
+    } else if (event.key === "Home") {
+      target = cells[0];
+    } else if (event.key === "End") {
+      target = cells[cells.length - 1];
+    } else if (event.key === "Escape") {
+      hideTip();
+      return;
+    } else {
+      return;
+    }
+    event.preventDefault();
+    if (!target) return;
+    cell.tabIndex = -1;
+    target.tabIndex = 0;
+    target.focus();
+  });
+}
+
+function renderKinds(data) {
+  const list = $("kinds");
+  list.innerHTML = Object.entries(data.by_kind)
+    .map(
+      ([kind, days]) =>
+        `<li data-kind="${kind}"><span class="kind-label">${KIND_LABELS[kind] || kind}</span>` +
+        `<span class="kind-days">${days} day${days === 1 ? "" : "s"}</span></li>`,
+    )
+    .join("");
+}
+
+function renderTable(data) {
+  const body = $("calendar-table").tBodies[0];
+  body.innerHTML = data.days.length
+    ? [...data.days]
+        .reverse()
+        .map((day) => `<tr><td>${day.date}</td><td>${kindText(day.kinds)}</td></tr>`)
+        .join("")
+    : '<tr><td colspan="2">No activity in these 12 months.</td></tr>';
+}
+
+async function loadActivity() {
+  try {
+    const data = await api(`users/${ID}/activity/?period=12m`, { background: true });
+    renderCalendar(data);
+    renderKinds(data);
+    renderTable(data);
+    $("calendar-summary").textContent = `(${data.days_active} in the last 12 months, ${data.start} to ${data.end})`;
+    performance.mark("orgdash:person-calendar"); // read by the browser tests
+  } catch (error) {
+    $("calendar").textContent = `Could not load activity. ${error.message}`;
+    $("kinds").innerHTML = "";
+  }
+}
+
+// --- Actions -----------------------------------------------------------------------------------
+
+const ROLE_LABELS = { admin: "Admin", member: "Member", viewer: "Viewer" };
+
+function describe() {
+  const { name, email } = root.dataset;
+  return name ? `${name} (${email})` : email;
+}
+
+async function act(action) {
+  const who = describe();
+  const isMe = root.dataset.isMe === "true";
+  let request;
+  if (action === "role") {
+    const role = $("person-role").value;
+    if (role === root.dataset.role) {
+      $("person-error").textContent = `${who} is already ${ROLE_LABELS[role].toLowerCase()}.`;
+      $("person-error").hidden = false;
+      return;
+    }
+    const sure = await confirmAction({
+      title: `Make ${who} ${ROLE_LABELS[role].toLowerCase()}?`,
+      text:
+        isMe && role !== "admin"
+          ? "You will no longer be an admin and will lose access to this dashboard."
+          : `Their role changes from ${ROLE_LABELS[root.dataset.role]} to ${ROLE_LABELS[role]}.`,
+      ok: `Make ${ROLE_LABELS[role].toLowerCase()}`,
+      cancel: "Keep role",
+      danger: role !== "admin",
+    });
+    if (!sure) return;
+    request = () => api(`users/${ID}/`, { method: "PATCH", body: { role } });
+  } else if (action === "deactivate") {
+    const sure = await confirmAction({
+      title: `Deactivate ${who}?`,
+      text: "They are signed out at once and their API keys stop working. You can reactivate them later.",
+      ok: "Deactivate",
+      cancel: "Keep active",
+    });
+    if (!sure) return;
+    request = () => api(`users/${ID}/deactivate/`, { method: "POST" });
+  } else if (action === "reactivate") {
+    request = () => api(`users/${ID}/reactivate/`, { method: "POST" });
+  } else if (action === "resend") {
+    request = () => api(`invites/${ID}/resend/`, { method: "POST" });
+  } else if (action === "cancel") {
+    const sure = await confirmAction({
+      title: `Cancel the invite for ${root.dataset.email}?`,
+      text: "The invite link stops working at once. You can invite them again later.",
+      ok: "Cancel invite",
+      cancel: "Keep invite",
+    });
+    if (!sure) return;
+    request = () => api(`invites/${ID}/`, { method: "DELETE" });
+  } else {
+    return;
+  }
+  try {
+    await request();
+  } catch (error) {
+    $("person-error").textContent = error.message;
+    $("person-error").hidden = false;
+    return;
+  }
+  // The page is drawn by the server: show the new state (a cancelled invite has no page left).
+  window.location.assign(action === "cancel" ? "/org/dashboard/" : window.location.pathname);
+}
+
+const actions = $("person-actions");
+if (actions) {
+  actions.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-action]");
+    if (button) act(button.dataset.action);
+  });
+}
+
+loadActivity();

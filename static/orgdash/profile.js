@@ -1,0 +1,31 @@
+/* The profile page: revoking a key asks first; a new key's secret can be copied. */
+import { confirmAction } from "./people-common.js";
+
+document.querySelectorAll(".revoke-form").forEach((form) => {
+  form.addEventListener("submit", async (event) => {
+    if (form.dataset.confirmed === "true") return;
+    event.preventDefault();
+    const sure = await confirmAction({
+      title: `Revoke the key “${form.dataset.label}”?`,
+      text: "Scripts using it stop working at once. This cannot be undone.",
+      ok: "Revoke key",
+      cancel: "Keep key",
+    });
+    if (!sure) return;
+    form.dataset.confirmed = "true";
+    form.requestSubmit();
+  });
+});
+
+const copy = document.getElementById("copy-key");
+if (copy) {
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(document.getElementById("new-key-secret").textContent.trim());
+      copy.textContent = "Copied";
+    } catch (err) {
+      window.getSelection().selectAllChildren(document.getElementById("new-key-secret"));
+      copy.textContent = "Selected: press Ctrl+C";
+    }
+  });
+}
