@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 from orgdash import devservices
 
@@ -43,6 +44,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "accounts",
     "activity",
+    "hygiene",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -219,6 +221,16 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".devdata" / "celerybeat-schedule")
 ORGDASH_ACTIVITY_REFRESH_SECONDS = env.int("ORGDASH_ACTIVITY_REFRESH_SECONDS", default=60)
+# Seat hygiene (dormancy policy, usage reports) runs once a day per org at this UTC hour; a run is
+# idempotent per day, so ORGDASH_HYGIENE_EVERY_SECONDS (development, tests) may run it more often.
+ORGDASH_HYGIENE_HOUR_UTC = env.int("ORGDASH_HYGIENE_HOUR_UTC", default=2)
+ORGDASH_HYGIENE_EVERY_SECONDS = env.int("ORGDASH_HYGIENE_EVERY_SECONDS", default=0)
+CELERY_BEAT_SCHEDULE = {
+    "seat hygiene of every organization (dormancy policy, usage reports)": {
+        "task": "hygiene.tasks.run_all_organizations",
+        "schedule": ORGDASH_HYGIENE_EVERY_SECONDS or crontab(minute=15, hour=ORGDASH_HYGIENE_HOUR_UTC),
+    },
+}
 
 # --- E-mail --------------------------------------------------------------------------------
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
