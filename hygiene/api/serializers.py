@@ -67,7 +67,7 @@ class DormancyPreviewSerializer(serializers.Serializer):
 
 class ReportSettingsSerializer(serializers.Serializer):
     frequency = serializers.ChoiceField(
-        choices=ReportFrequency.values,
+        choices=ReportFrequency.choices,
         required=False,
         help_text="weekly: Mondays, for the week before; monthly: the 1st, for the month before.",
     )

@@ -209,6 +209,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "accounts.models.Role",
+        "ReportFrequencyEnum": "hygiene.models.ReportFrequency",
+        "ReportPeriodEnum": ["weekly", "monthly"],
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.utils import timezone
 from accounts.models import Membership, Role
 from accounts.services import membership_add, user_get_or_create
 from orgdash.celery import app as celery_app
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, login
 
 NOW = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
 
@@ -40,3 +40,15 @@ def eager_celery():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def admin_client(acme_client):
+    assert login(acme_client, "admin@acme.test").status_code == 302
+    return acme_client
+
+
+@pytest.fixture
+def member_client(acme_client):
+    assert login(acme_client, "member@acme.test").status_code == 302
+    return acme_client
