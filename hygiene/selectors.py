@@ -238,7 +238,10 @@ def usage_figures(*, period: ReportPeriod, now: dt.datetime) -> dict:
     )
     cutoff = inactivity_cutoff(now)
     counts = Membership.objects.aggregate(
-        joined=Count("id", filter=Q(joined_at__gte=start_at, joined_at__lt=end_at)),
+        # Joined: members (not pending invites) whose "added" (the Users list's column) is in the period.
+        joined=Count(
+            "id", filter=~Q(state=Membership.State.INVITED) & Q(created_at__gte=start_at, created_at__lt=end_at)
+        ),
         deactivated=Count(
             "id", filter=Q(state=Membership.State.DEACTIVATED, deactivated_at__gte=start_at, deactivated_at__lt=end_at)
         ),

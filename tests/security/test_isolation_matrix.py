@@ -83,6 +83,7 @@ PAGE_POLICIES = {
     "logout": "logout",  # POST only: a GET must not log anyone out
     "invite-accept": "invite_page",
     "invite-joined": "login_required",
+    "hygiene-keep-access": "invite_page",  # a dormancy warning's token link: a page for anyone holding it
 }
 ADMIN_ROUTES_KEPT = {"index": "admin_index", "login": "admin_login"}
 # Owner-scoped API resources: only the owner's request finds the object; other allowed callers get 404.
