@@ -72,11 +72,12 @@ class ReportSettingsSerializer(serializers.Serializer):
         help_text="weekly: Mondays, for the week before; monthly: the 1st, for the month before.",
     )
     recipients = serializers.ListField(
-        child=serializers.EmailField(),
+        # Checked by the service, whose message names the address that is wrong.
+        child=serializers.CharField(max_length=254),
         required=False,
         allow_empty=True,
         max_length=MAX_RECIPIENTS,
-        help_text="Empty: every active admin.",
+        help_text="E-mail addresses (stored lower-cased, without duplicates). Empty: every active admin.",
     )
 
 
