@@ -23,7 +23,13 @@ from hygiene.models import (
     ReportSettings,
 )
 
+# Audit actions: the policy's own, those it reads, and the settings'.
 ACTION_WARN = "dormancy.warn"
+ACTION_KEEP_ACCESS = "dormancy.keep_access"
+ACTION_UPDATE_POLICY = "dormancy.update_policy"
+ACTION_UPDATE_REPORTS = "reports.update_settings"
+ACTION_REPORT_SENT = "reports.send"
+ACTION_REPORT_SEND_NOW = "reports.send_now"
 ACTION_DEACTIVATE = "membership.deactivate"
 ACTION_REACTIVATE = "membership.reactivate"
 PREVIEW_SAMPLE_SIZE = 20
@@ -107,7 +113,10 @@ def dormancy_plan(*, terms: PolicyTerms, today: dt.date) -> DormancyPlan:
     plan = DormancyPlan(today=today, terms=terms)
     warn_from = start_of_day(today - dt.timedelta(days=terms.after_days - terms.warn_days_before - 1))
     deactivate_from = start_of_day(today - dt.timedelta(days=terms.after_days - 1))
-    members = quiet_members(terms.exempt_roles).filter(quiet_since__lt=warn_from)
+    # The plain-column condition first (indexed, and it implies nothing about reactivations):
+    # quiet_since is never earlier than the last activity or the day added.
+    seen_before = Q(last_active__lt=warn_from) | Q(last_active__isnull=True, created_at__lt=warn_from)
+    members = quiet_members(terms.exempt_roles).filter(seen_before, quiet_since__lt=warn_from)
     episode_warnings = DormancyWarning.objects.filter(
         membership=OuterRef("pk"), quiet_since__gte=OuterRef("quiet_since")
     )

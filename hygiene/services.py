@@ -99,7 +99,7 @@ def dormancy_policy_update(
     policy.updated_at = timezone.now()
     policy.updated_by_email = _actor_email(actor)
     policy.save()
-    audit_record(action="dormancy.update_policy", actor=actor, ip_address=ip_address, old=old, new=new)
+    audit_record(action=selectors.ACTION_UPDATE_POLICY, actor=actor, ip_address=ip_address, old=old, new=new)
     return policy
 
 
@@ -142,7 +142,7 @@ def report_settings_update(
     settings.updated_at = now
     settings.updated_by_email = _actor_email(actor)
     settings.save()
-    audit_record(action="reports.update_settings", actor=actor, ip_address=ip_address, old=old, new=new)
+    audit_record(action=selectors.ACTION_UPDATE_REPORTS, actor=actor, ip_address=ip_address, old=old, new=new)
     return settings
 
 
@@ -251,7 +251,7 @@ def dormancy_keep_access(*, token: str, now: dt.datetime | None = None) -> Membe
     if warning.kept_at is None:
         warning.kept_at = now
         warning.save(update_fields=["kept_at"])
-        audit_record(action="dormancy.keep_access", actor=membership.user, target=membership)
+        audit_record(action=selectors.ACTION_KEEP_ACCESS, actor=membership.user, target=membership)
     activity_record_write(
         schema=connection.schema_name, membership_id=membership.pk, kinds=ActivityKind.PAGE_VIEW, at=now
     )
@@ -305,7 +305,7 @@ def usage_report_schedule(*, now: dt.datetime | None = None) -> UsageReport | No
     except IntegrityError:  # another run made it first
         return None
     audit_record(
-        action="reports.send",
+        action=selectors.ACTION_REPORT_SENT,
         actor=SYSTEM_ACTOR_POLICY,
         frequency=period.frequency,
         start=period.start.isoformat(),
@@ -335,7 +335,7 @@ def usage_report_send_now(
         kind=UsageReport.Kind.ON_DEMAND, period=period, recipients=[email.lower()], now=now, requested_by=email
     )
     audit_record(
-        action="reports.send_now",
+        action=selectors.ACTION_REPORT_SEND_NOW,
         actor=actor,
         ip_address=ip_address,
         frequency=frequency,
