@@ -116,7 +116,11 @@ def dormancy_plan(*, terms: PolicyTerms, today: dt.date) -> DormancyPlan:
     # The plain-column condition first (indexed, and it implies nothing about reactivations):
     # quiet_since is never earlier than the last activity or the day added.
     seen_before = Q(last_active__lt=warn_from) | Q(last_active__isnull=True, created_at__lt=warn_from)
-    members = quiet_members(terms.exempt_roles).filter(seen_before, quiet_since__lt=warn_from)
+    members = (
+        quiet_members(terms.exempt_roles)
+        .filter(seen_before, quiet_since__lt=warn_from)
+        .only("id", "email", "name", "role", "state", "last_active", "created_at")
+    )
     episode_warnings = DormancyWarning.objects.filter(
         membership=OuterRef("pk"), quiet_since__gte=OuterRef("quiet_since")
     )
