@@ -179,11 +179,15 @@ def policy_week(*, now: dt.datetime) -> PolicyWeek:
     counts = events.aggregate(
         warned=Count("id", filter=Q(action=ACTION_WARN)), deactivated=Count("id", filter=Q(action=ACTION_DEACTIVATE))
     )
-    deactivated_ids = events.filter(action=ACTION_DEACTIVATE).values("target_membership_id")
-    still = Membership.objects.filter(pk__in=deactivated_ids, state=Membership.State.DEACTIVATED).order_by(
-        "-deactivated_at", "id"
-    )
-    return PolicyWeek(counts["warned"], counts["deactivated"], list(still[:50]))
+    still: list[Membership] = []
+    if counts["deactivated"]:  # the Users tab pays one small query when the policy did nothing
+        deactivated_ids = events.filter(action=ACTION_DEACTIVATE).values("target_membership_id")
+        still = list(
+            Membership.objects.filter(pk__in=deactivated_ids, state=Membership.State.DEACTIVATED).order_by(
+                "-deactivated_at", "id"
+            )[:50]
+        )
+    return PolicyWeek(counts["warned"], counts["deactivated"], still)
 
 
 # --- usage reports -------------------------------------------------------------------------
