@@ -31,6 +31,7 @@ urlpatterns = [
     path("invite/<str:token>/", accounts_views.invite_accept, name="invite-accept"),
     path("org/dashboard/activity/", activity_views.activity_tab, name="dashboard-activity"),
     path("org/dashboard/audit/", accounts_views_audit.audit_tab, name="dashboard-audit"),
+    path("", include("hygiene.urls")),  # org/dashboard/settings/, still-here/<token>/
     path("api/v1/", include("orgdash.api.urls")),
     path("", include("scim.urls")),  # /scim/v2/ and the Provisioning settings page
     path("admin/", admin.site.urls),

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -43,6 +44,7 @@ TENANT_APPS = [
     "accounts",
     "activity",
     "scim",
+    "hygiene",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -221,6 +223,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "accounts.models.Role",
+        "ReportFrequencyEnum": "hygiene.models.ReportFrequency",
+        "ReportPeriodEnum": ["weekly", "monthly"],
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------------
@@ -235,6 +242,16 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".devdata" / "celerybeat-schedule
 ORGDASH_ACTIVITY_REFRESH_SECONDS = env.int("ORGDASH_ACTIVITY_REFRESH_SECONDS", default=60)
 # The first retry of a failed invite e-mail waits this long; each further retry twice as long (at most an hour).
 ORGDASH_INVITE_RETRY_SECONDS = env.int("ORGDASH_INVITE_RETRY_SECONDS", default=30)
+# Seat hygiene (dormancy policy, usage reports) runs once a day per org at this UTC hour; a run is
+# idempotent per day, so ORGDASH_HYGIENE_EVERY_SECONDS (development, tests) may run it more often.
+ORGDASH_HYGIENE_HOUR_UTC = env.int("ORGDASH_HYGIENE_HOUR_UTC", default=2)
+ORGDASH_HYGIENE_EVERY_SECONDS = env.int("ORGDASH_HYGIENE_EVERY_SECONDS", default=0)
+CELERY_BEAT_SCHEDULE = {
+    "seat hygiene of every organization (dormancy policy, usage reports)": {
+        "task": "hygiene.tasks.run_all_organizations",
+        "schedule": ORGDASH_HYGIENE_EVERY_SECONDS or crontab(minute=15, hour=ORGDASH_HYGIENE_HOUR_UTC),
+    },
+}
 
 # --- E-mail --------------------------------------------------------------------------------
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

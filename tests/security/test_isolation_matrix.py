@@ -107,6 +107,7 @@ PAGE_POLICIES = {
     "password_reset_complete": "open_page",
     "password_reset_confirm": "open_page",
     "profile": "login_required",  # any member (and staff): their own name, password and keys
+    "hygiene-keep-access": "invite_page",  # a dormancy warning's token link: a page for anyone holding it
 }
 ADMIN_ROUTES_KEPT = {"index": "admin_index", "login": "admin_login"}
 # Owner-scoped API resources: only the owner's request finds the object; other allowed callers get 404.
