@@ -38,7 +38,7 @@ def settings_tab(request):
             "warn_max": WARN_DAYS_MAX,
         },
         "admin_emails": selectors.active_admin_emails(),
-        "provisioning_url": _optional_url("dashboard-settings-provisioning"),
+        "provisioning_url": _optional_url("scim-provisioning"),
         "last_week": selectors.policy_week(now=timezone.now()),
     }
     return render(request, "dashboard/settings.html", context)
