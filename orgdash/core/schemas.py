@@ -101,5 +101,37 @@ def schema_clone(*, schema_name: str) -> None:
     if not template_schema_is_current():
         raise TemplateSchemaBehind(f"the template schema {template_schema_name()} is behind the migrations")
     _clone_function_installed(connection.settings_dict["NAME"])
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [template_schema_name(), schema_name])
+        # The clone names table-level UNIQUE constraints (and their indexes) by PostgreSQL's
+        # defaults; migrations address them by their own names, so they get those back.
+        cursor.execute(_RENAMED_CONSTRAINTS_SQL, {"template": template_schema_name(), "clone": schema_name})
+        for table, clone_name, template_name in cursor.fetchall():
+            cursor.execute(
+                f"ALTER TABLE {quote(schema_name)}.{quote(table)} RENAME CONSTRAINT {quote(clone_name)}"
+                f" TO {quote(template_name)}"
+            )
+
+
+# Constraints of the clone whose table, kind and definition match one of the template's under
+# another name.
+_RENAMED_CONSTRAINTS_SQL = """
+WITH constraints AS (
+    SELECT c.connamespace, r.relname, c.conname, c.contype, pg_get_constraintdef(c.oid) AS definition
+    FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
+    WHERE c.connamespace IN (to_regnamespace(%(template)s), to_regnamespace(%(clone)s))
+      AND c.contype IN ('u', 'p', 'c', 'x')
+)
+SELECT clone.relname, clone.conname, template.conname
+FROM constraints clone
+JOIN constraints template
+  ON template.connamespace = to_regnamespace(%(template)s) AND template.relname = clone.relname
+ AND template.contype = clone.contype AND template.definition = clone.definition
+WHERE clone.connamespace = to_regnamespace(%(clone)s) AND clone.conname <> template.conname
+  AND NOT EXISTS (
+      SELECT 1 FROM constraints same
+      WHERE same.connamespace = clone.connamespace AND same.relname = clone.relname
+        AND same.conname = template.conname
+  )
+"""
