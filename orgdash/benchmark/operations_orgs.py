@@ -234,7 +234,7 @@ def admin_rows(count: int, *, repetitions: int) -> list[Row]:
 
     rows = []
     for name, path in [
-        ("admin org list (100 per page)", "/admin/core/organization/"),
+        ("admin org list (50 per page)", "/admin/core/organization/"),
         ("admin org list sorted by members", "/admin/core/organization/?o=-4"),
         ("admin org list searched", "/admin/core/organization/?q=many-0004"),
         ("support overview page", "/admin/core/organization/overview/"),
