@@ -72,12 +72,19 @@ class Creation:
 def ensure_orgs(count: int, *, progress: Callable[[str], None]) -> Creation:
     """Creates the missing orgs of ``many-00001`` … ``many-{count}``; times each creation (the
     org, its cloned schema, its domain; not the members added afterwards)."""
-    existing = set(Organization.objects.filter(slug__startswith=PREFIX).values_list("slug", flat=True))
+    existing = {
+        organization.slug: organization for organization in Organization.objects.filter(slug__startswith=PREFIX)
+    }
     now = timezone.now()
     samples = []
     for number in range(1, count + 1):
         slug = org_slug(number)
         if slug in existing:
+            if number == len(existing):  # the last one made: an interrupted run may not have filled it
+                with schema_context(existing[slug].schema_name):
+                    empty = not Membership.objects.exists()
+                if empty:
+                    _populate(existing[slug], number, now)
             continue
         started = time.perf_counter()
         organization = organization_create(slug=slug, name=f"Many {number}")

@@ -36,21 +36,29 @@ class Command(BaseCommand):
         creation = operations_orgs.ensure_orgs(orgs, progress=self.stderr.write)
         all_orgs = operations_orgs.many_orgs()[:orgs]
         rows = [operations_orgs.creation_row(creation, probe=operations_orgs.creation_probe)]
+
+        def done(new_rows):
+            rows.extend(new_rows)
+            if json_path:  # after each part, so a long run interrupted late keeps what it measured
+                write_json(rows, json_path)
+
         # Requests of the benchmark itself must not show up as activity.
         with override_settings(ORGDASH_ACTIVITY_RECORDING=False, DEBUG=False):
             self.stderr.write("beat rounds ...")
-            rows.extend(operations_orgs.tick_rows(all_orgs, changed_fraction=changed, rounds=rounds))
+            done(operations_orgs.tick_rows(all_orgs, changed_fraction=changed, rounds=rounds))
             self.stderr.write("admin org list ...")
-            rows.extend(operations_orgs.admin_rows(len(all_orgs), repetitions=repetitions))
+            done(operations_orgs.admin_rows(len(all_orgs), repetitions=repetitions))
             self.stderr.write("users list of a small org ...")
-            rows.append(
-                operations_orgs.users_list_row(
-                    all_orgs[0], len(all_orgs), repetitions=repetitions, baseline_p50=baseline_p50
-                )
+            done(
+                [
+                    operations_orgs.users_list_row(
+                        all_orgs[0], len(all_orgs), repetitions=repetitions, baseline_p50=baseline_p50
+                    )
+                ]
             )
         if not skip_migrate:
             self.stderr.write("migrate_schemas over every org ...")
-            rows.append(operations_orgs.migrate_row(len(all_orgs)))
+            done([operations_orgs.migrate_row(len(all_orgs))])
         self.stdout.write(f"orgdash many-orgs benchmark: {len(all_orgs)} orgs ({creation.created} created now)")
         self.stdout.write(render_table(rows))
         if json_path:
