@@ -1,4 +1,4 @@
-"""Celery tasks of the activity app. Thin: they call ``activity.aggregates`` and ``activity.services``."""
+"""Celery tasks of the activity app. Thin: they call ``activity.dispatch`` and ``activity.services``."""
 
 import logging
 
