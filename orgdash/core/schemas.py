@@ -14,6 +14,11 @@ fakes every migration on the new schema afterwards, which would hide a template 
 from __future__ import annotations
 
 import functools
+import logging
+import os
+import re
+import shutil
+import subprocess
 import zlib
 
 from django.conf import settings
@@ -21,6 +26,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.clone import CloneSchema
+
+logger = logging.getLogger(__name__)
 
 # Session-level advisory lock key: one process brings the template up to date at a time.
 _TEMPLATE_LOCK = zlib.crc32(b"orgdash:template-schema")
@@ -54,8 +61,11 @@ def template_schema_is_current() -> bool:
 
 
 def template_schema_ensure(*, verbosity: int = 0) -> bool:
-    """(Re)builds the template schema unless it is current. Returns whether it did."""
+    """(Re)builds the template schema unless it is current, and its creation script unless it has
+    one. Returns whether it rebuilt the template."""
     if template_schema_is_current():
+        if template_script() is None:
+            template_script_store()
         return False
     schema = template_schema_name()
     connection.set_schema_to_public()
@@ -73,6 +83,7 @@ def template_schema_ensure(*, verbosity: int = 0) -> bool:
         connection.set_schema_to_public()
         if not template_schema_is_current():
             raise RuntimeError(f"the template schema {schema} is still behind the migrations after migrating it")
+        template_script_store()
         return True
     finally:
         # migrate_schemas may have closed the connection, which released the lock with it.
@@ -100,9 +111,15 @@ def schema_clone(*, schema_name: str) -> None:
     connection.set_schema_to_public()
     if not template_schema_is_current():
         raise TemplateSchemaBehind(f"the template schema {template_schema_name()} is behind the migrations")
-    _clone_function_installed(connection.settings_dict["NAME"])
     quote = connection.ops.quote_name
+    script = template_script()
     with connection.cursor() as cursor:
+        if script is not None:
+            # One round trip: the template's structure and rows, every name qualified.
+            cursor.execute(f"CREATE SCHEMA {quote(schema_name)};\n" + script.replace(_PLACEHOLDER, quote(schema_name)))
+            return
+        # No script (no pg_dump here): django-tenants' clone function, which walks the catalog.
+        _clone_function_installed(connection.settings_dict["NAME"])
         # Owners and grants: a migrated schema has the connecting role's and none, as a clone
         # without them does; copying them costs a fifth of the clone.
         cursor.execute("SELECT clone_schema(%s, %s, 'DATA', 'NOOWNER', 'NOACL')", [template_schema_name(), schema_name])
@@ -114,6 +131,78 @@ def schema_clone(*, schema_name: str) -> None:
                 f"ALTER TABLE {quote(schema_name)}.{quote(table)} RENAME CONSTRAINT {quote(clone_name)}"
                 f" TO {quote(template_name)}"
             )
+
+
+# --- The template's creation script ----------------------------------------------------------
+# pg_dump of the template (structure, and its few rows: migrations, content types, sequence
+# positions) with every ``_template.`` qualifier replaced by a placeholder. It is kept as the
+# template schema's comment, so it lives and dies with the template: a rebuilt template gets a new
+# one. Replaying it costs the same however many orgs exist, where ``clone_schema`` walks catalog
+# views whose size grows with every org (measured: 0.3 s at 10 orgs, 3.5 s at 700).
+
+_PLACEHOLDER = "__orgdash_new_schema__"
+_PG_DUMP_TIMEOUT_SECONDS = 300
+
+
+def _pg_dump_executable() -> str | None:
+    return settings.ORGDASH_PG_DUMP or shutil.which("pg_dump")
+
+
+def _template_dump() -> str | None:
+    executable = _pg_dump_executable()
+    if executable is None:
+        return None
+    db = connection.settings_dict
+    command = [executable, "--schema", template_schema_name(), "--no-owner", "--no-acl", "--inserts",
+               "--dbname", db["NAME"], "--username", db["USER"] or "postgres"]  # fmt: skip
+    if db.get("HOST"):
+        command += ["--host", db["HOST"]]
+    if db.get("PORT"):
+        command += ["--port", str(db["PORT"])]
+    env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
+    try:
+        # The command is built from settings only (no user input).
+        return subprocess.run(  # noqa: S603
+            command, env=env, capture_output=True, text=True, check=True, timeout=_PG_DUMP_TIMEOUT_SECONDS
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        logger.warning("no creation script for the template schema (pg_dump failed: %s); cloning instead", exc)
+        return None
+
+
+def _script_of(dump: str) -> str:
+    """The dump as statements for any schema: no psql meta-commands, session settings or CREATE
+    SCHEMA of its own, and the placeholder for the schema's name."""
+    schema = template_schema_name()
+    qualifier = re.compile(r"(?<![\w\"])" + re.escape(schema) + r"\.")
+    kept = []
+    for line in dump.splitlines():
+        if line.startswith(("\\", "SET ", "SELECT pg_catalog.set_config(", "--")):
+            continue
+        if line.strip() == f"CREATE SCHEMA {schema};":
+            continue
+        kept.append(qualifier.sub(_PLACEHOLDER + ".", line))
+    return "\n".join(kept)
+
+
+def template_script() -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT obj_description(to_regnamespace(%s), 'pg_namespace')", [template_schema_name()])
+        row = cursor.fetchone()
+    return row[0] if row and row[0] and _PLACEHOLDER in row[0] else None
+
+
+def template_script_store() -> bool:
+    """Dumps the template and keeps its creation script. Returns whether there is one now."""
+    dump = _template_dump()
+    if not dump:
+        return False
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"COMMENT ON SCHEMA {connection.ops.quote_name(template_schema_name())} IS %s", [_script_of(dump)]
+        )
+    return True
 
 
 # Constraints of the clone whose table, kind and definition match one of the template's under

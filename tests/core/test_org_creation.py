@@ -16,6 +16,8 @@ from orgdash.core.schemas import (
     template_schema_ensure,
     template_schema_is_current,
     template_schema_name,
+    template_script,
+    template_script_store,
 )
 from orgdash.core.services import organization_create
 
@@ -77,10 +79,22 @@ def drop_afterwards(committed):
         organization.delete()
 
 
-def test_a_cloned_org_schema_is_identical_to_a_migrated_one(drop_afterwards):
+@pytest.mark.parametrize("copied_by", ["creation script", "clone_schema"])
+def test_a_cloned_org_schema_is_identical_to_a_migrated_one(drop_afterwards, copied_by, settings):
+    template_schema_ensure()
+    assert template_script() is not None, "the template has its creation script (pg_dump is available)"
+    pg_dump = settings.ORGDASH_PG_DUMP
+    if copied_by == "clone_schema":  # the way without pg_dump: django-tenants' clone function
+        settings.ORGDASH_PG_DUMP = "/nonexistent/pg_dump"
+        with connection.cursor() as cursor:
+            cursor.execute(f"COMMENT ON SCHEMA {template_schema_name()} IS NULL")
     tag = uuid.uuid4().hex[:8]
     cloned = organization_create(slug=f"cloned-{tag}", name="Cloned")
     drop_afterwards.append(cloned.schema_name)
+    if copied_by == "clone_schema":
+        assert template_script() is None
+        settings.ORGDASH_PG_DUMP = pg_dump
+        assert template_script_store(), "the script is made again"
     migrated = f"migrated_{tag}"
     drop_afterwards.append(migrated)
     with connection.cursor() as cursor:
