@@ -1,14 +1,18 @@
-"""Org schemas made by cloning a migrated template schema instead of running every migration.
+"""Org schemas made by copying a migrated template schema instead of running every migration.
 
 The template (``settings.TENANT_BASE_SCHEMA``, ``_template``: a leading underscore, so no org slug
-can name it) is an org schema that belongs to no org. A clone copies its tables, indexes,
-sequences and rows (``django_migrations``, content types) in one SQL call, about ten times faster
-than migrating. A clone is only as current as its template, so ``schema_clone`` compares
-the template's ``django_migrations`` with the migrations on disk and refuses when it is behind;
-``template_schema_ensure`` (run by ``organization_create`` before cloning, and by
+can name it) is an org schema that belongs to no org. A copy has its tables, indexes, constraints,
+sequences and rows (``django_migrations``, content types). It is made by replaying the template's
+creation script (``pg_dump`` of the template, made when the template is built; one round trip,
+whatever the number of orgs), or without a usable pg_dump by django-tenants' ``clone_schema`` SQL
+function (whose cost grows with the catalog, i.e. with every org).
+
+A copy is only as current as its template, so ``schema_clone`` compares the template's
+``django_migrations`` with the migrations on disk and refuses when it is behind;
+``template_schema_ensure`` (run by ``organization_create`` before copying, and by
 ``setup_instance``) rebuilds it then, so the first org created after a deploy pays for it once.
-django-tenants' own cloning (``TENANT_CREATION_FAKES_MIGRATIONS``) is not used: it
-fakes every migration on the new schema afterwards, which would hide a template that is behind.
+django-tenants' own cloning (``TENANT_CREATION_FAKES_MIGRATIONS``) is not used: it fakes every
+migration on the new schema afterwards, which would hide a template that is behind.
 """
 
 from __future__ import annotations
