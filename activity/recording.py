@@ -25,11 +25,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from functools import partial
 
 import redis
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.utils import timezone
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -107,9 +106,9 @@ class ActivityRecorder:
                 logger.exception("activity recording: could not write activity of member %s", membership_id)
                 self._release(claimed_keys)  # let the next request try again
                 return False
-            # The org's next refresh round visits it; the mark must follow the commit, or a refresh
-            # starting in between would take the mark without seeing the write.
-            transaction.on_commit(partial(organization_changed, schema=schema))
+            # The org's next refresh round visits it. The write is committed by now (requests record
+            # after their response, outside any transaction), so the mark follows it.
+            organization_changed(schema=schema)
         self._remember(member, day, (known.kinds if known else 0) | kinds, fresh_until)
         return write_needed
 

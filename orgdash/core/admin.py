@@ -2,9 +2,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import connection
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
 
 from accounts.admin import OrganizationMembersAdminMixin, UserOrganizationsAdminMixin
 from orgdash.core.models import Domain, Organization, User
@@ -83,13 +85,15 @@ class OrganizationAdmin(OrganizationMembersAdminMixin, admin.ModelAdmin):
         with its figures, sortable and searchable, from the public schema only."""
         if not self.has_view_permission(request):
             raise PermissionDenied
+        # Instance-wide on the instance's own host; on an org's host, that org only (nothing
+        # about one org is shown on another's host).
+        only = None if connection.schema_name == get_public_schema_name() else connection.schema_name
         search = request.GET.get("q", "")
         ordering = request.GET.get("o", "-members")
         if ordering.lstrip("-") not in OVERVIEW_ORDERINGS:
             ordering = "-members"
-        page = Paginator(organizations_overview(search=search, ordering=ordering), OVERVIEW_PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
+        organizations = organizations_overview(search=search, ordering=ordering, schema_name=only)
+        page = Paginator(organizations, OVERVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
         columns = [
             (key, label, f"-{key}" if ordering != f"-{key}" else key, ordering.lstrip("-") == key)
             for key, label in OVERVIEW_COLUMNS
@@ -98,7 +102,7 @@ class OrganizationAdmin(OrganizationMembersAdminMixin, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Organizations overview",
-            "totals": instance_overview(now=timezone.now()),
+            "totals": instance_overview(now=timezone.now(), schema_name=only),
             "page": page,
             "search": search,
             "ordering": ordering,

@@ -74,13 +74,17 @@ OVERVIEW_ORDERINGS = {
 SIZE_BUCKETS = [(0, 10), (11, 100), (101, 1_000), (1_001, 10_000), (10_001, None)]
 
 
-def organizations_overview(*, search: str = "", ordering: str = "-members") -> QuerySet[Organization]:
+def organizations_overview(
+    *, search: str = "", ordering: str = "-members", schema_name: str | None = None
+) -> QuerySet[Organization]:
     """Orgs with their figures (public schema only), searched by name, slug or domain, ordered by
     one of ``OVERVIEW_ORDERINGS`` (``-`` for descending; nulls last; ties by name)."""
     descending = ordering.startswith("-")
     field = OVERVIEW_ORDERINGS.get(ordering.lstrip("-"), OVERVIEW_ORDERINGS["members"])
     order = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
     queryset = Organization.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).select_related("stats")
+    if schema_name is not None:  # one org only
+        queryset = queryset.filter(schema_name=schema_name)
     search = search.strip()
     if search:
         matching_domain = Domain.objects.filter(tenant=OuterRef("pk"), domain__icontains=search)
@@ -88,9 +92,12 @@ def organizations_overview(*, search: str = "", ordering: str = "-members") -> Q
     return queryset.order_by(order, "name", "pk")
 
 
-def instance_overview(*, now: dt.datetime) -> dict:
-    """Instance-wide totals: orgs, members, invites, and orgs by size and by last activity."""
+def instance_overview(*, now: dt.datetime, schema_name: str | None = None) -> dict:
+    """Instance-wide totals (one org's with ``schema_name``): orgs, members, invites, and orgs by
+    size and by last activity."""
     stats = OrganizationStats.objects.exclude(organization__schema_name=settings.PUBLIC_SCHEMA_NAME)
+    if schema_name is not None:
+        stats = stats.filter(organization__schema_name=schema_name)
     aggregates = {
         "organizations": Count("pk"),
         "total_members": Coalesce(Sum("members"), 0),

@@ -78,3 +78,11 @@ def test_overview_sorts_searches_and_reads_no_org_schema(staff_client):
 def test_overview_is_for_staff_only(public_client):
     response = public_client.get("/admin/core/organization/overview/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_on_an_org_host_the_overview_shows_that_org_only(acme_client):
+    acme_client.post("/admin/login/", {"username": "support@orgdash.test", "password": PASSWORD})
+    response = acme_client.get("/admin/core/organization/overview/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert ">Acme<" in body and "globex" not in body.lower()
