@@ -35,6 +35,7 @@ from redis.retry import Retry
 
 from activity.models import ActivityKind
 from activity.services import activity_record_write
+from orgdash.core.changes import organization_changed
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,9 @@ class ActivityRecorder:
                 logger.exception("activity recording: could not write activity of member %s", membership_id)
                 self._release(claimed_keys)  # let the next request try again
                 return False
+            # The org's next refresh round visits it. The write is committed by now (requests record
+            # after their response, outside any transaction), so the mark follows it.
+            organization_changed(schema=schema)
         self._remember(member, day, (known.kinds if known else 0) | kinds, fresh_until)
         return write_needed
 

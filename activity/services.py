@@ -34,6 +34,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import Membership
 from activity.models import ActivityDay, ActivityDirtyDay, ActivityDirtyMembers, ActivityKind, Run
+from orgdash.core.changes import organization_changed
 
 logger = logging.getLogger(__name__)
 
@@ -287,6 +288,7 @@ def _write_events(*, schema: str, names: list[str], kinds: list[int], times: lis
 def _queue_catch_up(schema: str) -> None:
     from activity.tasks import queue_membership_stats_catch_up  # the tasks module imports this one
 
+    organization_changed(schema=schema)  # the org's next refresh round visits it
     with schema_context(schema):  # the task is queued for the org whose schema is current
         queue_membership_stats_catch_up()
 

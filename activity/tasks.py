@@ -1,4 +1,4 @@
-"""Celery tasks of the activity app. Thin: they call ``activity.aggregates`` and ``activity.services``."""
+"""Celery tasks of the activity app. Thin: they call ``activity.dispatch`` and ``activity.services``."""
 
 import logging
 
@@ -6,9 +6,9 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django_tenants.utils import get_public_schema_name, tenant_context
+from django_tenants.utils import get_public_schema_name, schema_context
 
-from activity.aggregates import refresh_activity
+from activity.dispatch import current_organization_queue, organization_refresh, refresh_queue, refresh_round
 from activity.services import membership_stats_catch_up
 
 logger = logging.getLogger(__name__)
@@ -16,32 +16,27 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="activity.tasks.refresh_all_organizations")
 def refresh_all_organizations() -> int:
-    """Beat's dispatcher: queues one independent refresh per organization, so a slow org never
-    holds up the others. Returns how many were queued."""
-    from orgdash.core.models import Organization
-
+    """Beat's dispatcher: queues one independent refresh per org that changed (or is due for its
+    daily rollover, or was never refreshed), so an idle org costs nothing and a slow org never
+    holds up the others; big orgs go to their own queue. Returns how many were queued."""
     # A refresh still waiting when the next round is queued is redundant: let it expire.
     expires = max(settings.ORGDASH_ACTIVITY_REFRESH_SECONDS * 2, 60)
-    queued = 0
-    for organization in list(Organization.objects.exclude(schema_name=get_public_schema_name())):
-        # Queued inside the org's context, tenant-schemas-celery sends its schema with the task.
-        with tenant_context(organization):
-            refresh_organization_activity.apply_async(expires=expires)
-        queued += 1
-    return queued
+    targets = refresh_round()
+    for target in targets:
+        # Queued inside the org's schema, tenant-schemas-celery sends its schema with the task.
+        with schema_context(target.schema_name):
+            refresh_organization_activity.apply_async(expires=expires, queue=refresh_queue(members=target.members))
+    return len(targets)
 
 
 @shared_task(name="activity.tasks.refresh_organization_activity", acks_late=True)
 def refresh_organization_activity(full: bool = False) -> str:
-    """Refreshes the aggregates of the org whose schema the task runs in. Skips (without waiting)
-    when another refresh of the same org is running: that one covers the same changes or leaves
-    them marked for the next round."""
+    """Refreshes the aggregates (and members' and org figures) of the org whose schema the task
+    runs in. Skips (without waiting) when another refresh of the same org is running: that one
+    covers the same changes or leaves them marked for the next round."""
     if connection.schema_name == get_public_schema_name():
         raise RuntimeError("refresh_organization_activity must be queued inside an organization's context")
-    # Members' figures first, so they never lag the aggregates by more than one round.
-    caught_up = membership_stats_catch_up()
-    result = refresh_activity(full=full)
-    return f"{connection.schema_name}: {caught_up.members} members caught up; {result.describe()}"
+    return organization_refresh(full=full)
 
 
 # At most one catch-up is queued per org in this many seconds; it runs at the end of them, so it
@@ -63,7 +58,9 @@ def queue_membership_stats_catch_up() -> bool:
             return False
         # Past beat's next round the task is redundant (the refresh catches up first): let it expire.
         expires = CATCH_UP_DELAY_SECONDS + max(settings.ORGDASH_ACTIVITY_REFRESH_SECONDS, 60)
-        catch_up_membership_stats.apply_async(countdown=CATCH_UP_DELAY_SECONDS, expires=expires, retry=False)
+        catch_up_membership_stats.apply_async(
+            countdown=CATCH_UP_DELAY_SECONDS, expires=expires, retry=False, queue=current_organization_queue()
+        )
         return True
     except Exception:  # Redis unreachable: beat's refresh catches up within a round
         logger.warning("could not queue the members' catch-up of %s", connection.schema_name, exc_info=True)

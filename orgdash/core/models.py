@@ -115,3 +115,34 @@ class LoginThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schema_name} {self.scope} {self.account} {self.address}".strip()
+
+
+class OrganizationStats(models.Model):
+    """Org-level figures kept in the public schema by each org's activity refresh, so instance-wide
+    pages (the admin org list, the overview) never read an org's schema; plus what the per-minute
+    dispatcher needs to visit only the orgs that changed."""
+
+    organization = models.OneToOneField(Organization, primary_key=True, on_delete=models.CASCADE, related_name="stats")
+    members = models.PositiveIntegerField(default=0, help_text="Joined members (active or not, not deactivated).")
+    pending_invites = models.PositiveIntegerField(default=0)
+    active_30d = models.PositiveIntegerField(default=0, help_text="Members active in the last 30 days.")
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    # When the last successful refresh started, and the UTC day its windows end on.
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    refreshed_day = models.DateField(null=True, blank=True)
+    # Durable change mark, written only when Redis (the usual dirty set) is unreachable; a refresh
+    # clears it when it started after the mark.
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "organization stats"
+        indexes = [
+            models.Index(fields=["members"], name="orgstats_members"),
+            models.Index(fields=["active_30d"], name="orgstats_active_30d"),
+            models.Index(fields=["last_activity_at"], name="orgstats_last_activity"),
+            models.Index(fields=["refreshed_day"], name="orgstats_refreshed_day"),
+            models.Index(fields=["changed_at"], name="orgstats_changed", condition=models.Q(changed_at__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"figures of {self.organization_id}"

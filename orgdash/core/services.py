@@ -1,12 +1,14 @@
 """Writes on shared (public schema) data: organizations and their domains."""
 
+import datetime as dt
 import re
 
 from django.conf import settings
 from django.db import transaction
 from django_tenants.utils import schema_context
 
-from orgdash.core.models import Domain, Organization
+from orgdash.core.models import Domain, Organization, OrganizationStats
+from orgdash.core.schemas import schema_clone, template_schema_ensure
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
 RESERVED_SLUGS = {"public", "www", "admin", "api", "static", "pg_catalog", "information_schema"}
@@ -59,7 +61,50 @@ def organization_create(*, slug: str, name: str, verbosity: int = 0) -> Organiza
     else:
         host = f"{slug}.{settings.ORGDASH_BASE_DOMAIN}"
     organization = Organization(schema_name=slug.replace("-", "_"), slug=slug, name=name or slug)
+    if settings.TENANT_BASE_SCHEMA:
+        template_schema_ensure(verbosity=verbosity)  # migrates the template if a deploy moved on
+        organization.auto_create_schema = False
+        # The clone is DDL, which PostgreSQL runs in the transaction: the org, its schema, its
+        # domain and its figures row exist together or not at all.
+        with transaction.atomic():
+            organization.save(verbosity=verbosity)
+            schema_clone(schema_name=organization.schema_name)
+            Domain.objects.create(domain=host, tenant=organization, is_primary=True)
+            OrganizationStats.objects.create(organization=organization)
+        return organization
     organization.save(verbosity=verbosity)  # creates and migrates the schema
     with transaction.atomic():
         Domain.objects.create(domain=host, tenant=organization, is_primary=True)
+        OrganizationStats.objects.create(organization=organization)
     return organization
+
+
+def organization_stats_record(
+    *,
+    schema_name: str,
+    members: int,
+    pending_invites: int,
+    active_30d: int,
+    last_activity_at: dt.datetime | None,
+    refreshed_at: dt.datetime,
+    refreshed_day: dt.date,
+) -> None:
+    """Stores an org's figures after a successful refresh that started at ``refreshed_at``
+    (database clock), and clears its database change mark when the refresh started after it.
+    Idempotent; the row is created if missing."""
+    organization = Organization.objects.filter(schema_name=schema_name).only("id").first()
+    if organization is None:
+        raise OrganizationError(f"no organization has the schema {schema_name!r}")
+    with transaction.atomic():
+        OrganizationStats.objects.update_or_create(
+            organization=organization,
+            defaults={
+                "members": members,
+                "pending_invites": pending_invites,
+                "active_30d": active_30d,
+                "last_activity_at": last_activity_at,
+                "refreshed_at": refreshed_at,
+                "refreshed_day": refreshed_day,
+            },
+        )
+        OrganizationStats.objects.filter(organization=organization, changed_at__lt=refreshed_at).update(changed_at=None)

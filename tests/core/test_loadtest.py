@@ -12,12 +12,13 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, tenant_context
 
-from accounts.models import Role
+from accounts.models import ApiKey, Membership, Role
 from accounts.services import membership_add, user_get_or_create
 from orgdash.core.services import organization_create
 from tests.conftest import PASSWORD
+from tests.factories import make_member
 
 
 @pytest.fixture
@@ -72,3 +73,45 @@ def test_a_short_load_test_records_every_bit_of_activity(load_org, tmp_path):
     assert report["latency_profile"] and report["web_rss_mb_samples"]
     # The stack it started shut down cleanly.
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
+
+
+def test_the_many_orgs_mode_spreads_the_load_and_loses_nothing(committed, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    made = []
+    for i in range(3):
+        organization = organization_create(slug=f"loadmany-{tag}-{i}", name=f"Load {i}")
+        with tenant_context(organization):
+            admin = make_member(role=Role.ADMIN)
+            member = make_member()
+        made.append((organization, [admin, member]))
+    report_path = tmp_path / "loadtest-orgs.json"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "orgdash.settings.test",
+        "DJANGO_DATABASE_NAME": connection.settings_dict["NAME"],
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    try:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "loadtest", "--orgs", "3", "--org-prefix", f"loadmany-{tag}-",
+             "--seconds", "4", "--concurrency", "2", "--json", str(report_path)],
+            cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=240,
+        )  # fmt: skip
+        assert report_path.exists(), result.stdout + result.stderr
+        report = json.loads(report_path.read_text())
+        assert report["errors"] == 0, (report["statuses"], result.stderr[-3000:])
+        assert report["orgs"] == 3 and report["orgs_with_load"] >= 2, report
+        assert report["runs_recorded"] == report["runs_expected"] > 0, report
+        assert report["activity_lost"] == 0 and report["double_counted"] == 0, report
+    finally:
+        connection.set_schema_to_public()
+        for organization, members in made:
+            with tenant_context(organization):
+                user_ids = [m.user_id for m in members]
+                ApiKey.objects.all().delete()
+                Membership.objects.all().delete()
+                get_user_model().objects.filter(pk__in=user_ids).delete()
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP SCHEMA "{organization.schema_name}" CASCADE')
+            organization.domains.all().delete()
+            organization.delete()

@@ -63,7 +63,9 @@ class Worker(threading.Thread):
                 key = self.rng.choice(self.plan["admin_keys"])
                 page = self.rng.randint(1, self.plan.get("pages", 1))
                 method, path, body = "GET", _weighted(ADMIN_PATHS, self.rng).format(page=page), None
-            headers = {"Host": self.plan["host"], "Authorization": f"Bearer {key}"}
+            # Many-orgs mode: each key belongs to one org's host.
+            host = self.plan.get("key_hosts", {}).get(key, self.plan["host"])
+            headers = {"Host": host, "Authorization": f"Bearer {key}"}
             if body:
                 headers["Content-Type"] = "application/json"
             started = time.perf_counter()

@@ -1,11 +1,10 @@
-"""`manage.py refresh_activity [--org SLUG] [--full]`: the Celery refresh (members' figures, then
-aggregates), run now."""
+"""`manage.py refresh_activity [--org SLUG] [--full]`: the Celery refresh (members' figures,
+aggregates, the org's figures), run now."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import get_public_schema_name, tenant_context
 
-from activity.aggregates import refresh_activity
-from activity.services import membership_stats_catch_up
+from activity.dispatch import organization_refresh
 from orgdash.core.models import Organization
 
 
@@ -24,7 +23,5 @@ class Command(BaseCommand):
                 raise CommandError(f"No organization with slug '{org}'.")
         for organization in organizations:
             with tenant_context(organization):
-                caught_up = membership_stats_catch_up()
                 # Waits for a refresh already running (Celery's), then runs: the figures are fresh on exit.
-                result = refresh_activity(full=full, wait=True)
-            self.stdout.write(f"{organization.slug}: {caught_up.members} members caught up; {result.describe()}")
+                self.stdout.write(organization_refresh(full=full, wait=True))

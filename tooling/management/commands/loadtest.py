@@ -54,20 +54,48 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--org", default="bench")
+        parser.add_argument(
+            "--orgs",
+            type=int,
+            default=0,
+            help="many-orgs mode: spread the load over the first N orgs whose slug starts with --org-prefix",
+        )
+        parser.add_argument("--org-prefix", default="many-", help="see --orgs (benchmark_orgs makes many-00001 ...)")
         parser.add_argument("--seconds", type=int, default=60)
         parser.add_argument("--concurrency", type=int, default=8)
         parser.add_argument("--members", type=int, default=200, help="members whose API keys drive the load")
         parser.add_argument("--json", dest="json_path")
 
-    def handle(self, *args, org, seconds, concurrency, members, json_path, **options):
-        organization = Organization.objects.filter(slug=org).first()
-        if organization is None:
-            raise CommandError(f"No organization '{org}'. Seed one: manage.py seed_demo --org {org} ...")
-        host = organization_host(organization)
+    def handle(self, *args, org, orgs, org_prefix, seconds, concurrency, members, json_path, **options):
+        if orgs:
+            organizations = list(
+                Organization.objects.filter(slug__startswith=org_prefix)
+                .exclude(schema_name="public")
+                .order_by("slug")[:orgs]
+            )
+            if len(organizations) < orgs:
+                raise CommandError(
+                    f"Only {len(organizations)} orgs start with '{org_prefix}'; make them: benchmark_orgs --orgs {orgs}"
+                )
+        else:
+            organization = Organization.objects.filter(slug=org).first()
+            if organization is None:
+                raise CommandError(f"No organization '{org}'. Seed one: manage.py seed_demo --org {org} ...")
+            organizations = [organization]
+        host = organization_host(organizations[0])
         today = timezone.now().date()
-        with tenant_context(organization):
-            keys, baseline = self._prepare(members)
-            pages = max(1, Membership.objects.count() // 50)
+        # Each org's keys, and which host they belong to (a key only works on its org's host).
+        per_org, key_hosts, member_keys, admin_keys, pages = {}, {}, [], [], 1
+        for organization in organizations:
+            with tenant_context(organization):
+                keys, baseline = self._prepare(max(1, members // len(organizations)))
+                pages = max(pages, min(100, Membership.objects.count() // 50))
+            per_org[organization.pk] = (organization, keys, baseline)
+            org_host = organization_host(organization)
+            for secret in [*keys["member"], *keys["admin"]]:
+                key_hosts[secret] = org_host
+            member_keys.extend(keys["member"])
+            admin_keys.extend(keys["admin"])
         port = _free_port()
         processes = self._start_stack(port)
         try:
@@ -79,9 +107,10 @@ class Command(BaseCommand):
                 "host": host,
                 "seconds": seconds,
                 "concurrency": concurrency,
-                "member_keys": list(keys["member"].keys()),
-                "admin_keys": keys["admin"],
-                "pages": min(pages, 100),
+                "member_keys": member_keys,
+                "admin_keys": admin_keys,
+                "key_hosts": key_hosts if orgs else {},
+                "pages": pages,
             }
             self.stdout.write(f"driving load for {seconds}s with {concurrency} concurrent clients ...")
             result = subprocess.run(
@@ -101,9 +130,18 @@ class Command(BaseCommand):
                     process.wait(20)
                 except subprocess.TimeoutExpired:
                     process.kill()
-        with tenant_context(organization):
-            check = self._check_activity(keys["member"], summary["member_successes"], baseline, today)
-            ApiKey.objects.filter(label="loadtest").delete()
+        check: dict = {}
+        for organization, keys, baseline in per_org.values():
+            with tenant_context(organization):
+                successes = {key: summary["member_successes"].get(key, 0) for key in keys["member"]}
+                for name, value in self._check_activity(keys["member"], successes, baseline, today).items():
+                    check[name] = check.get(name, 0) + value
+                ApiKey.objects.filter(label="loadtest").delete()
+        if orgs:
+            check["orgs"] = len(organizations)
+            check["orgs_with_load"] = sum(
+                1 for _, keys, _ in per_org.values() if any(summary["member_successes"].get(k) for k in keys["member"])
+            )
         memory = sampler.samples
         report = {
             **{k: v for k, v in summary.items() if k not in ("member_successes", "latency_profile")},

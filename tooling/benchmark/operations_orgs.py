@@ -1,0 +1,299 @@
+"""PERFORMANCE.md's "Many orgs" rows: N small orgs on one instance (``manage.py benchmark_orgs``).
+
+The orgs (``many-00001`` …) are created once and kept, so a curve is measured by running the
+command with a growing ``--orgs`` (only the missing orgs are created). Each has one admin and
+three members with a few days of activity, like a small, mostly idle team.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from accounts.models import Membership, Role
+from accounts.services import api_key_create, membership_add
+from activity.dispatch import organization_refresh, refresh_round
+from activity.models import ActivityKind
+from activity.services import activity_record_write
+from orgdash.core.changes import changed_organizations, organization_changed
+from orgdash.core.models import Organization
+from orgdash.core.services import organization_create, organization_host
+from tooling.benchmark.harness import Row, Timing, measure, measure_pair, ratio_of
+
+PREFIX = "many-"
+MEMBERS_PER_ORG = 4
+STAFF_EMAIL = "benchmark-support@orgdash.test"
+
+
+def org_slug(number: int) -> str:
+    return f"{PREFIX}{number:05d}"
+
+
+def many_orgs() -> list[Organization]:
+    return list(Organization.objects.filter(slug__startswith=PREFIX).order_by("slug"))
+
+
+def _populate(organization: Organization, number: int, now: dt.datetime) -> None:
+    """One admin and three members (unusable passwords), each active on a few recent days."""
+    user_model = get_user_model()
+    with schema_context(organization.schema_name):
+        for person in range(MEMBERS_PER_ORG):
+            email = f"person{person}@{organization.slug}.example"
+            user = user_model.objects.filter(email=email).first() or user_model.objects.create_user(
+                email=email, username=f"{organization.slug}-{person}", password=None
+            )
+            membership = membership_add(user=user, role=Role.ADMIN if person == 0 else Role.MEMBER)
+            for days_ago in random.Random(number * 10 + person).sample(range(60), 5):
+                at = now - dt.timedelta(days=days_ago, hours=person)
+                activity_record_write(
+                    schema=organization.schema_name, membership_id=membership.pk, kinds=ActivityKind.LOGIN, at=at
+                )
+
+
+@dataclass
+class Creation:
+    created: int
+    timing: Timing | None
+
+
+def ensure_orgs(count: int, *, progress: Callable[[str], None]) -> Creation:
+    """Creates the missing orgs of ``many-00001`` … ``many-{count}``; times each creation (the
+    org, its cloned schema, its domain; not the members added afterwards)."""
+    existing = {
+        organization.slug: organization for organization in Organization.objects.filter(slug__startswith=PREFIX)
+    }
+    now = timezone.now()
+    samples = []
+    for number in range(1, count + 1):
+        slug = org_slug(number)
+        if slug in existing:
+            if number == len(existing):  # the last one made: an interrupted run may not have filled it
+                with schema_context(existing[slug].schema_name):
+                    empty = not Membership.objects.exists()
+                if empty:
+                    _populate(existing[slug], number, now)
+            continue
+        started = time.perf_counter()
+        organization = organization_create(slug=slug, name=f"Many {number}")
+        samples.append((time.perf_counter() - started) * 1000)
+        _populate(organization, number, now)
+        if len(samples) % 50 == 0:
+            progress(f"  {len(samples)} orgs created (last: {slug})")
+    return Creation(created=len(samples), timing=Timing(samples) if samples else None)
+
+
+def creation_row(creation: Creation, *, probe: Callable[[], float]) -> Row:
+    timing = creation.timing
+    if timing is None or len(timing.samples_ms) < 5:  # nothing (or too little) created this run
+        timing = Timing([probe() for _ in range(10)])
+    return Row(
+        name="create one org (cloned schema)",
+        p50_ms=timing.p50,
+        p95_ms=timing.p95,
+        reference="-",
+        reference_p50_ms=None,
+        ratio=None,
+        target="<= 500 ms",
+        meets=timing.p95 <= 500,
+        extra={"samples": len(timing.samples_ms)},
+    )
+
+
+def creation_probe() -> float:
+    """Creates and drops one more org; returns the creation's milliseconds."""
+    slug = f"probe-{time.time_ns() % 10**9}"
+    started = time.perf_counter()
+    organization = organization_create(slug=slug, name="Probe")
+    elapsed = (time.perf_counter() - started) * 1000
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA {connection.ops.quote_name(organization.schema_name)} CASCADE")
+    organization.domains.all().delete()
+    organization.delete()
+    return elapsed
+
+
+def migrate_row(count: int) -> Row:
+    """``migrate_schemas --executor=multiprocessing`` over every schema when nothing is new: what
+    every deploy pays to check each org (in a subprocess, as a deploy runs it)."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate_schemas", "--tenant", "--executor=multiprocessing", "-v", "0"],
+        cwd=settings.BASE_DIR,
+        check=True,
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    return Row(
+        name=f"migrate_schemas, multiprocessing, {count} orgs, nothing to apply",
+        p50_ms=elapsed,
+        p95_ms=elapsed,
+        reference="-",
+        reference_p50_ms=None,
+        ratio=None,
+        target="measured",
+        meets=True,
+        extra={"orgs": count, "per_org_ms": elapsed / max(count, 1)},
+    )
+
+
+def _run_round() -> tuple[float, int]:
+    """One beat round as the worker does it: the dispatcher, then every refresh it queues (run
+    here one after the other, so the sum is the worker time of the whole round)."""
+    started = time.perf_counter()
+    targets = refresh_round()
+    for target in targets:
+        with schema_context(target.schema_name):
+            organization_refresh()
+    return (time.perf_counter() - started) * 1000, len(targets)
+
+
+def tick_rows(orgs: list[Organization], *, changed_fraction: float, rounds: int) -> list[Row]:
+    """A round with nothing changed, and one with ``changed_fraction`` of the orgs changed, beside
+    the old behaviour's round (every org refreshed each minute), all in this run."""
+    # The reference, and the state every later round starts from: every org refreshed now.
+    started = time.perf_counter()
+    for organization in orgs:
+        with schema_context(organization.schema_name):
+            organization_refresh()
+    every_org_ms = (time.perf_counter() - started) * 1000
+    # Other orgs of the instance (refreshed by nobody here) must not count in the rounds.
+    for schema in changed_organizations() or {}:
+        with schema_context(schema):
+            organization_refresh()
+    leftover, _ = _run_round()
+
+    idle = measure(lambda: _run_round()[0], repetitions=rounds, warmup=1)
+    changed_count = max(1, math.ceil(len(orgs) * changed_fraction))
+    chosen = random.Random(len(orgs)).sample(orgs, changed_count)
+    busy_samples, visited = [], []
+    for _ in range(rounds):
+        for organization in chosen:
+            organization_changed(schema=organization.schema_name)
+        elapsed, targets = _run_round()
+        busy_samples.append(elapsed)
+        visited.append(targets)
+    busy = Timing(busy_samples)
+    n = len(orgs)
+    return [
+        Row(
+            name=f"beat round, {n} orgs, none changed (worker time)",
+            p50_ms=idle.p50,
+            p95_ms=idle.p95,
+            reference=f"every org refreshed ({n} refreshes)",
+            reference_p50_ms=every_org_ms,
+            ratio=ratio_of(idle.p50, every_org_ms),
+            target="O(changed); tiny",
+            meets=idle.p95 <= 200,
+            extra={"orgs": n, "leftover_round_ms": leftover},
+        ),
+        Row(
+            name=f"beat round, {n} orgs, {changed_count} changed (worker time)",
+            p50_ms=busy.p50,
+            p95_ms=busy.p95,
+            reference=f"every org refreshed ({n} refreshes)",
+            reference_p50_ms=every_org_ms,
+            ratio=ratio_of(busy.p50, every_org_ms),
+            target="<= 2 s at 10,000 with 100 changed",
+            meets=busy.p95 <= 2000,
+            extra={
+                "orgs": n,
+                "changed": changed_count,
+                "visited": max(visited),
+                "per_changed_org_ms": busy.p50 / changed_count,
+            },
+        ),
+    ]
+
+
+def _staff_client() -> Client:
+    user_model = get_user_model()
+    staff = user_model.objects.filter(email=STAFF_EMAIL).first() or user_model.objects.create_superuser(
+        email=STAFF_EMAIL, username="benchmark-support", password=None
+    )
+    client = Client(HTTP_HOST=settings.ORGDASH_BASE_DOMAIN)
+    client.force_login(staff)
+    return client
+
+
+def admin_rows(count: int, *, repetitions: int) -> list[Row]:
+    client = _staff_client()
+
+    def get(path: str) -> Callable[[], object]:
+        def run():
+            response = client.get(path)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {path} answered {response.status_code}")
+
+        return run
+
+    rows = []
+    for name, path in [
+        ("admin org list (50 per page)", "/admin/core/organization/"),
+        ("admin org list sorted by members", "/admin/core/organization/?o=-4"),
+        ("admin org list searched", "/admin/core/organization/?q=many-0004"),
+        ("support overview page", "/admin/core/organization/overview/"),
+    ]:
+        timing = measure(get(path), repetitions=repetitions)
+        rows.append(
+            Row(
+                name=f"{name}, {count} orgs",
+                p50_ms=timing.p50,
+                p95_ms=timing.p95,
+                reference="-",
+                reference_p50_ms=None,
+                ratio=None,
+                target="p95 <= 100 ms at 10,000",
+                meets=timing.p95 <= 100,
+                extra={"orgs": count},
+            )
+        )
+    return rows
+
+
+def users_list_row(organization: Organization, count: int, *, repetitions: int, baseline_p50: float | None) -> Row:
+    """The users list of one small org as its admin, beside raw SQL of the same page."""
+    with schema_context(organization.schema_name):
+        admin = Membership.objects.filter(role=Role.ADMIN).first()
+        api_key, secret = api_key_create(membership=admin, label="benchmark")
+    client = Client(HTTP_HOST=organization_host(organization), HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+    def request():
+        response = client.get("/api/v1/users/", HTTP_X_ORGDASH_BACKGROUND="1")
+        if response.status_code != 200:
+            raise RuntimeError(f"users list answered {response.status_code}")
+
+    def raw():
+        with schema_context(organization.schema_name), connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM accounts_membership ORDER BY last_active DESC NULLS LAST, id LIMIT 50")
+            cursor.fetchall()
+
+    try:
+        timing, reference = measure_pair(request, raw, repetitions=repetitions)
+    finally:
+        with schema_context(organization.schema_name):
+            api_key.delete()
+    ratio = ratio_of(timing.p50, baseline_p50) if baseline_p50 else None
+    return Row(
+        name=f"users list of a small org, {count} orgs",
+        p50_ms=timing.p50,
+        p95_ms=timing.p95,
+        reference="the same request with 10 orgs (--baseline)" if baseline_p50 else "-",
+        reference_p50_ms=baseline_p50,
+        ratio=ratio,
+        target="ratio <= 1.2 vs 10 orgs",
+        meets=ratio is None or ratio <= 1.2,
+        extra={"orgs": count, "raw_sql_p50_ms": reference.p50},
+    )
