@@ -162,9 +162,7 @@ def refresh_activity(*, full: bool = False, today: dt.date | None = None, wait: 
             for period in PERIODS
         }
         _write_period_figures(cursor, windows)
-        plans = [
-            _plan(period, window, stored.get(period), state, full=full) for period, window in windows.items()
-        ]
+        plans = [_plan(period, window, stored.get(period), state, full=full) for period, window in windows.items()]
         _refresh_leaderboards(cursor, plans, backfilled=backfilled, new_days=new_days)
         engagement = _engagement(cursor, today=today)
 
@@ -316,8 +314,8 @@ def _days_affected_by_backfill(cursor, backfilled: list[dt.date], *, today: dt.d
     nexts = " UNION ALL ".join(
         f"""SELECT (SELECT min(b.day) FROM {ACTIVITY} AS b
                     WHERE b.membership_id = r.membership_id AND b.day > r.day
-                      AND b.day <= least(r.day + {HORIZON_DAYS}, %(today)s) AND {_kind_test(kind, 'b')})
-            FROM r WHERE {_kind_test(kind, 'r')}"""
+                      AND b.day <= least(r.day + {HORIZON_DAYS}, %(today)s) AND {_kind_test(kind, "b")})
+            FROM r WHERE {_kind_test(kind, "r")}"""
         for kind in AGGREGATE_KINDS
     )
     cursor.execute(
@@ -391,7 +389,8 @@ def _recompute_days(cursor, days: list[dt.date]) -> None:
 # whose previous active day is before ``s``; past the horizon (only ``all``, which starts before
 # any activity) the first-time users.
 NEW_IN_WINDOW_SQL = f"""CASE WHEN {{d}}.day = {{s}} THEN {{d}}.active_users
-    WHEN {{d}}.day - {{s}} <= {HORIZON_DAYS} THEN coalesce({{d}}.new_after[{{d}}.day - {{s}}], {{d}}.beyond_horizon_users)
+    WHEN {{d}}.day - {{s}} <= {HORIZON_DAYS}
+        THEN coalesce({{d}}.new_after[{{d}}.day - {{s}}], {{d}}.beyond_horizon_users)
     ELSE {{d}}.first_time_users END"""
 
 

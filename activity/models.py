@@ -228,7 +228,9 @@ class AggregateState(models.Model):
     computed_for_day = models.DateField(help_text="The 'today' (UTC) the period windows end on.")
     last_full_refresh_at = models.DateTimeField(null=True, blank=True)
     last_duration_ms = models.PositiveIntegerField(default=0)
-    engagement = models.JSONField(default=dict, help_text="DAU, WAU, MAU and stickiness as of the day, and 30 days earlier.")
+    engagement = models.JSONField(
+        default=dict, help_text="DAU, WAU, MAU and stickiness as of the day, and 30 days earlier."
+    )
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="aggregatestate_singleton")]

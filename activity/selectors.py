@@ -13,8 +13,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.api.serializers import user_representation
-from accounts.selectors import USER_COLUMNS, USER_FIELDS, status_expression, inactivity_cutoff
 from accounts.models import Membership
+from accounts.selectors import USER_COLUMNS, USER_FIELDS, inactivity_cutoff, status_expression
 from activity.aggregates import BUCKETS, LEADERBOARD, PERIOD_FIGURES, STATE, organization_created_day
 from activity.models import KIND_ANY, ActivityKind, AggregateState, Interval
 from activity.periods import Window, period_window, today_utc
@@ -110,7 +110,7 @@ def activity_summary(*, period: str, kind: int = KIND_ANY) -> ActivityFigures | 
     if row is None:
         return None
     start, end, total, computed_at, cumulative, others = row
-    totals = {code: value for code, value in (others or [])}
+    totals = dict(others or [])
     by_kind = {name: totals.get(code, 0) for code, name in KIND_NAMES.items()}
     return ActivityFigures(period, Window(start, end), computed_at, _points(start, cumulative), total, by_kind)
 
@@ -228,11 +228,13 @@ def not_computed_window(*, period: str, today: dt.date | None = None) -> Window:
     )
 
 
-def activity_not_computed(*, period: str, interval: str = Interval.DAY, today: dt.date | None = None) -> ActivityFigures:
+def activity_not_computed(
+    *, period: str, interval: str = Interval.DAY, today: dt.date | None = None
+) -> ActivityFigures:
     """Zeros over the period's window, for an org whose aggregates were never computed."""
     window = not_computed_window(period=period, today=today)
     if interval == Interval.DAY:
         series = _points(window.start, [0] * window.days)
     else:
         series = _bucket_points(window, interval, [0] * window.days, {})
-    return ActivityFigures(period, window, None, series, 0, {name: 0 for name in KIND_NAMES.values()})
+    return ActivityFigures(period, window, None, series, 0, dict.fromkeys(KIND_NAMES.values(), 0))

@@ -314,4 +314,3 @@ def _with_time(payload: dict) -> dict:
     if payload["computed_at"] is not None:
         payload["computed_at"] = _DATETIME.to_representation(payload["computed_at"])
     return payload
-

@@ -275,7 +275,9 @@ def test_day_after_day_rollovers_equal_brute_force(members, rows, first_today, s
 
 def test_refresh_killed_midway_keeps_the_old_figures_and_a_rerun_gives_the_same_figures(members, monkeypatch):
     reset_activity()
-    rows = [(i, D(2020, 1, 1) + dt.timedelta(days=5 * i + 11 * k), 1 + (i + k) % 31) for i in range(6) for k in range(30)]
+    rows = [
+        (i, D(2020, 1, 1) + dt.timedelta(days=5 * i + 11 * k), 1 + (i + k) % 31) for i in range(6) for k in range(30)
+    ]
     add_activity(members, rows)
     refresh_activity(full=True, today=D(2020, 12, 30))
     before = stored_figures()
