@@ -74,13 +74,14 @@ def reset_activity():
 
 def add_activity(members, rows) -> None:
     """Upserts day rows as recording and ingestion do: kinds of one member's day accumulate."""
+    table = ActivityDay._meta.db_table
     with connection.cursor() as cursor:
         for index, day, mask in rows:
             moment = dt.datetime.combine(day, dt.time(12), dt.UTC)
             cursor.execute(
-                f"""INSERT INTO {ActivityDay._meta.db_table} (membership_id, day, kinds, first_seen, last_seen)
+                f"""INSERT INTO {table} (membership_id, day, kinds, first_seen, last_seen)
                     VALUES (%s, %s, %s, %s, %s)
-                    ON CONFLICT (membership_id, day) DO UPDATE SET kinds = EXCLUDED.kinds | {ActivityDay._meta.db_table}.kinds""",
+                    ON CONFLICT (membership_id, day) DO UPDATE SET kinds = EXCLUDED.kinds | {table}.kinds""",
                 [members[index], day, mask, moment, moment],
             )
 
