@@ -46,6 +46,8 @@ from django.utils import timezone
 from activity.models import (
     AGGREGATE_KINDS,
     HORIZON_DAYS,
+    KIND_ANY,
+    KIND_WEB,
     ActivityDay,
     ActivityDirtyDay,
     ActivityKind,
@@ -70,7 +72,11 @@ LEADERBOARD = MemberPeriodDays._meta.db_table
 STATE = AggregateState._meta.db_table
 
 # The first-day column of each aggregate kind (0: any kind).
-FIRST_COLUMNS = {0: "first_any", **{kind.value: f"first_{kind.label}" for kind in ActivityKind}}
+FIRST_COLUMNS = {
+    KIND_ANY: "first_any",
+    **{kind.value: f"first_{kind.label}" for kind in ActivityKind},
+    KIND_WEB: "first_web",
+}
 
 LOCK_SQL = "hashtext('orgdash.activity-refresh'), hashtext(%s)"
 # A full refresh at least this often also catches changes nobody marked dirty (deleted members).

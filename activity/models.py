@@ -95,7 +95,9 @@ class Period(models.TextChoices):
 
 # Kinds of the aggregates: 0 is "any kind", the others are ``ActivityKind`` bits.
 KIND_ANY = 0
-AGGREGATE_KINDS: tuple[int, ...] = (KIND_ANY, *ActivityKind.values)
+# The web surface: pages and log-ins (a mask of two kinds: active with either).
+KIND_WEB = ActivityKind.LOGIN | ActivityKind.PAGE_VIEW
+AGGREGATE_KINDS: tuple[int, ...] = (KIND_ANY, *ActivityKind.values, KIND_WEB)
 # How many days back a day's "new to the window" counts reach: the longest calendar window (12
 # months) spans at most 366 days.
 HORIZON_DAYS = 366
@@ -138,6 +140,7 @@ class MemberFirstDays(models.Model):
     first_run_logged = models.DateField(null=True)
     first_sdk = models.DateField(null=True)
     first_api = models.DateField(null=True)
+    first_web = models.DateField(null=True, help_text="With a log-in or a page view.")
 
     class Meta:
         verbose_name_plural = "member first days"

@@ -14,16 +14,19 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.serializers import UserSerializer
 from activity import aggregates, selectors
-from activity.models import KIND_ANY, Interval, Period
+from activity.models import KIND_ANY, KIND_WEB, ActivityKind, Interval, Period
 from activity.periods import PERIODS
 from activity.tasks import refresh_organization_activity
 
 KINDS = tuple(selectors.KIND_CODES)
+# The Activity tab's stacked view: web pages and log-ins together, then API, SDK and runs.
+SURFACES = {"web": KIND_WEB, "api": ActivityKind.API, "sdk": ActivityKind.SDK, "runs": ActivityKind.RUN_LOGGED}
 INTERVALS = tuple(Interval.values)
 TOP_USERS_MAX = 100
 
@@ -41,6 +44,7 @@ class FiguresInput(serializers.Serializer):
     period = _choice(PERIODS, "period")
     kind = _choice(KINDS, "kind")
     interval = _choice(INTERVALS, "interval")
+    surface = _choice(tuple(SURFACES), "surface")
     limit = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -139,6 +143,13 @@ def _period_parameter(default: str) -> OpenApiParameter:
 KIND_PARAMETER = OpenApiParameter(
     "kind", str, enum=KINDS, description="Only activity of this kind counts; absent: any kind."
 )
+SURFACE_PARAMETER = OpenApiParameter(
+    "surface",
+    str,
+    enum=tuple(SURFACES),
+    description="Instead of kind: web (log-ins or page views), api, sdk or runs (run_logged), as the Activity "
+    "tab's stacked view shows them.",
+)
 INTERVAL_PARAMETER = OpenApiParameter(
     "interval",
     str,
@@ -185,10 +196,13 @@ class _FiguresView(APIView):
         serializer = FiguresInput(data={key: value for key, value in request.query_params.items() if value != ""})
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
-        kind = values.get("kind")
+        kind, surface = values.get("kind"), values.get("surface")
+        if kind and surface:
+            raise ValidationError({"surface": ["Give either kind or surface, not both."]})
+        code = selectors.KIND_CODES[kind] if kind else SURFACES[surface] if surface else KIND_ANY
         return {
             "period": values.get("period", self.default_period),
-            "kind": selectors.KIND_CODES[kind] if kind else KIND_ANY,
+            "kind": code,
             "interval": values.get("interval", Interval.DAY),
             "limit": values.get("limit", 10),
         }
@@ -219,7 +233,7 @@ class ActivityTimeseriesView(_FiguresView):
     @extend_schema(
         operation_id="activity_timeseries",
         summary="Users active on each day, ISO week or month of a period",
-        parameters=[_period_parameter(Period.MONTHS_6), KIND_PARAMETER, INTERVAL_PARAMETER],
+        parameters=[_period_parameter(Period.MONTHS_6), KIND_PARAMETER, SURFACE_PARAMETER, INTERVAL_PARAMETER],
         responses={200: TimeseriesOutput, **ERRORS},
         tags=["activity"],
     )

@@ -34,6 +34,8 @@ from tests.factories import make_member
 D = dt.date
 MEMBERS = 6
 KIND_BITS = {"login": 1, "page_view": 2, "run_logged": 4, "sdk": 8, "api": 16}
+# Every figure is checked for any kind, each kind, and the web surface (a log-in or a page view).
+FIGURE_KINDS = (("any", 0), *KIND_BITS.items(), ("web", 3))
 # Month ends, 29 Feb, ISO week 53 of 2020 (28 Dec 2020 - 3 Jan 2021) and year ends.
 SPECIAL_DAYS = [
     D(2020, 2, 28), D(2020, 2, 29), D(2020, 3, 1), D(2020, 3, 31), D(2020, 4, 1), D(2020, 5, 31),
@@ -136,7 +138,7 @@ def brute_force(merged: dict, today: D) -> dict:
     figures["engagement"]["previous"] = _stickiness(merged, today - dt.timedelta(days=30))
     for period in PERIODS:
         window = period_window(period, today=today, first_activity_day=first_activity_day, created_day=created_day)
-        for name, bit in (("any", 0), *KIND_BITS.items()):
+        for name, bit in FIGURE_KINDS:
             daily = [
                 {"date": day.isoformat(), "active_users": len(_uniques(merged, day, day, bit))}
                 for day in _days(window.start, window.end)
@@ -179,7 +181,7 @@ def stored_figures() -> dict:
     engagement.pop("computed_at")
     figures = {"engagement": engagement}
     for period in PERIODS:
-        for name, code in (("any", 0), *KIND_BITS.items()):
+        for name, code in FIGURE_KINDS:
             summary = selectors.activity_summary(period=period, kind=code).as_summary()
             daily = selectors.activity_timeseries(period=period, kind=code).as_timeseries()
             entry = {

@@ -76,6 +76,13 @@ def test_timeseries_by_kind(acme_kinds, admin_client):
     assert by_date[(today - dt.timedelta(days=5)).isoformat()] == 1
     assert by_date[(today - dt.timedelta(days=40)).isoformat()] == 0  # a login that day, not a page view
     assert all("partial" not in point for point in body["series"])
+    # The web surface: a log-in or a page view (member 2's log-in 40 days ago counts).
+    web = admin_client.get(API + "timeseries/", {"period": "3m", "surface": "web"}).json()
+    by_date = {p["date"]: p["active_users"] for p in web["series"]}
+    assert by_date[(today - dt.timedelta(days=40)).isoformat()] == 1
+    assert by_date[(today - dt.timedelta(days=1)).isoformat()] == 2
+    runs = admin_client.get(API + "timeseries/", {"period": "3m", "surface": "runs"}).json()
+    assert sum(p["active_users"] for p in runs["series"]) == 2  # member 1, days 0 and 3
 
 
 @pytest.mark.parametrize("interval", ["week", "month"])
@@ -157,6 +164,8 @@ def test_export_csv_has_one_line_per_day_and_matches_the_timeseries(acme_kinds, 
             "Unknown kind 'click'. Allowed values: login, page_view, run_logged, sdk, api.",
         ),
         ("summary/", {"kind": "SDK"}, "Unknown kind 'SDK'."),
+        ("timeseries/", {"surface": "mobile"}, "Unknown surface 'mobile'. Allowed values: web, api, sdk, runs."),
+        ("timeseries/", {"surface": "web", "kind": "login"}, "Give either kind or surface, not both."),
         ("top-users/", {"limit": "0"}, "limit must be a whole number from 1 to 100."),
         ("top-users/", {"limit": "101"}, "limit must be a whole number from 1 to 100."),
         ("top-users/", {"limit": "ten"}, "limit must be a whole number from 1 to 100."),
