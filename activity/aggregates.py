@@ -455,14 +455,18 @@ def _write_period_figures(cursor, windows: dict[str, Window]) -> None:
     cursor.execute(
         f"""
         WITH w(period, start, "end") AS (VALUES {values}),
-        points AS (
+        days AS MATERIALIZED (
+            -- Scalars only: the arrays stay out of the sort below.
             SELECT w.period, w.start, w."end", k.kind, series.day::date AS day,
-                   coalesce(d.active_users, 0) AS daily,
-                   sum(coalesce({new_in_window("d", "w.start")}, 0))
-                       OVER (PARTITION BY w.period, k.kind ORDER BY series.day) AS cumulative
+                   coalesce(d.active_users, 0) AS daily, coalesce({new_in_window("d", "w.start")}, 0) AS new
             FROM w CROSS JOIN (VALUES {kinds}) AS k(kind)
             CROSS JOIN LATERAL generate_series(w.start, w."end", interval '1 day') AS series(day)
             LEFT JOIN {DAYS} AS d ON d.day = series.day::date AND d.kind = k.kind
+        ),
+        points AS (
+            SELECT period, start, "end", kind, day, daily,
+                   sum(new) OVER (PARTITION BY period, kind ORDER BY day) AS cumulative
+            FROM days
         )
         INSERT INTO {PERIOD_FIGURES} AS p (period, kind, start, "end", total_active_users, daily, cumulative)
         SELECT period, kind, start, "end",
