@@ -206,7 +206,7 @@ def test_download_csv_matches_the_api(page, live_server_port, acme_insights):
     with page.expect_download() as info:
         download_link.click()
     path = info.value.path()
-    lines = list(csv.reader(io.StringIO(open(path, encoding="utf-8").read())))
+    lines = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert lines[0] == ["date", "active_users", "login", "page_view", "run_logged", "sdk", "api"]
     daily = api(page, "timeseries/?period=3m")["series"]
     assert [[point["date"], str(point["active_users"])] for point in daily] == [line[:2] for line in lines[1:]]
