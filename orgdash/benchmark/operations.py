@@ -19,6 +19,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from orgdash.benchmark import operations_insights
 from orgdash.benchmark.harness import PeakRss, Row, measure, measure_pair, ratio_of
 
 STATUS_SQL = """
@@ -602,6 +603,8 @@ OPERATIONS: list[tuple[str, Callable[[Context], list[Row]], bool]] = [
     ("aggregate_refresh", aggregate_refresh, False),
     ("activity_recording", activity_recording, True),
     ("ingestion", ingestion, True),
+    ("insights_endpoints", operations_insights.insights_endpoints, True),
+    ("insights_refresh", operations_insights.insights_refresh, False),
 ]
 
 
