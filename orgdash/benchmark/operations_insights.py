@@ -208,7 +208,8 @@ def _reference_full_refresh(ctx: Context):
 
 
 def insights_refresh(ctx: Context) -> list[Row]:
-    repetitions = 1 if ctx.quick else 3
+    # A full refresh of 100k x 730 takes minutes: two of each, as the first round's quick run.
+    repetitions = 2
     full, reference = measure_pair(
         lambda: refresh_activity(full=True, wait=True),
         _reference_full_refresh(ctx),
