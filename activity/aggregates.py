@@ -1,42 +1,62 @@
 """The activity aggregates of the current org's schema, and their refresh.
 
-Three tables hold everything the Activity tab and its API read:
-  * ``DailyActiveUsers``   members active on each day (days without activity have no row);
-  * ``PeriodCumulative``   for each period, unique members active from the period's start through
-                           each day of its window (one row per day);
-  * ``PeriodTotal``        each period's window and its unique active members.
-``AggregateState`` (one row) records the refresh that produced them.
+The tables the Activity tab and its API read:
+  * ``DayFigures``       per day and kind (0: any): users active, users active for the first time,
+                         and ``new_after[j]``: those whose previous active day (with that kind) is
+                         more than ``j`` days earlier, or who have none;
+  * ``PeriodFigures``    per period and kind: the window, the daily counts and the cumulative
+                         unique users from the window's start through each day;
+  * ``BucketFigures``    per ISO week and calendar month and kind: unique users;
+  * ``MemberPeriodDays`` per period: each member's active days in the window (the leaderboard);
+  * ``AggregateState``   the refresh that produced them, and the engagement figures (DAU/WAU/MAU).
+``MemberFirstDays`` (each member's first active day per kind) is the refresh's own bookkeeping.
+
+Why ``new_after``: a member active on day ``x`` is new to a window starting on ``s`` exactly when
+their previous active day is before ``s``, i.e. more than ``x - s`` days earlier. So the unique
+users of any window ``[s, e]`` are ``sum(new_after[x - s] for x in s..e)`` (all of day ``s``'s
+actives on ``x = s``; for windows longer than the horizon, which start before any activity, the
+first-time users). Every period's series, each week's and month's uniques, WAU and MAU are sums
+over a few hundred small rows, with no member's history read. A day's row depends only on that
+day's members and their previous active day (one index probe each), so a new day, or a window
+that moves by a day, costs one day of work.
 
 A refresh runs in one transaction under a per-org advisory lock: an interrupted refresh leaves the
 previous figures untouched, a rerun recomputes from the same rows and so gives identical figures,
 and two refreshes of one org never interleave. Everything is computed in SQL over the day rows.
 
-Incremental refresh. The days whose figures may have changed are the days recorded in
-``ActivityDirtyDay`` since the last refresh plus every day from the last refresh's "today" through
-this one. Daily counts are recomputed for those days only. A period's cumulative series can only
-change from its first changed day ``x`` on, so rows before ``x`` are kept and rows from ``x`` are
-recomputed from the members whose first activity in the window lies on or after ``x`` (those active
-from ``x`` on with no activity between the window's start and ``x``: one index probe each). When the
-window's start has moved (a new day), the kept rows are shifted instead of recomputed: a member
-active on a dropped day stops counting until their next active day in the new window.
-A full refresh computes every period's series in one pass over the day rows.
+Incremental refresh. The changed days are those recorded in ``ActivityDirtyDay`` since the last
+refresh plus every day from the last refresh's "today" through this one. A backfilled past day
+also changes the day rows of the next active day (per kind) of its members, and of their old
+first day when it moved earlier: those days are recomputed too. Buckets holding a recomputed
+day are recomputed; period figures are always rebuilt from the day rows (a few hundred rows).
+The leaderboard is kept by deltas: days dropped from a window are subtracted, new days added
+once per member (``last_active`` says what is counted), and members of backfilled days recounted.
+A full refresh computes the day rows in one pass over all day rows.
 """
 
 import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from activity.models import (
+    AGGREGATE_KINDS,
+    HORIZON_DAYS,
+    KIND_ANY,
+    KIND_WEB,
     ActivityDay,
     ActivityDirtyDay,
+    ActivityKind,
     AggregateState,
-    DailyActiveUsers,
-    PeriodCumulative,
-    PeriodTotal,
+    BucketFigures,
+    DayFigures,
+    MemberFirstDays,
+    MemberPeriodDays,
+    PeriodFigures,
 )
 from activity.periods import PERIODS, Window, period_window, today_utc
 
@@ -44,14 +64,24 @@ logger = logging.getLogger(__name__)
 
 ACTIVITY = ActivityDay._meta.db_table
 DIRTY = ActivityDirtyDay._meta.db_table
-DAILY = DailyActiveUsers._meta.db_table
-CUMULATIVE = PeriodCumulative._meta.db_table
-TOTAL = PeriodTotal._meta.db_table
+DAYS = DayFigures._meta.db_table
+FIRSTS = MemberFirstDays._meta.db_table
+PERIOD_FIGURES = PeriodFigures._meta.db_table
+BUCKETS = BucketFigures._meta.db_table
+LEADERBOARD = MemberPeriodDays._meta.db_table
 STATE = AggregateState._meta.db_table
+
+# The first-day column of each aggregate kind (0: any kind).
+FIRST_COLUMNS = {
+    KIND_ANY: "first_any",
+    **{kind.value: f"first_{kind.label}" for kind in ActivityKind},
+    KIND_WEB: "first_web",
+}
 
 LOCK_SQL = "hashtext('orgdash.activity-refresh'), hashtext(%s)"
 # A full refresh at least this often also catches changes nobody marked dirty (deleted members).
 FULL_REFRESH_INTERVAL = dt.timedelta(hours=24)
+FULL_REFRESH_WORK_MEM = "128MB"
 
 
 @dataclass
@@ -69,30 +99,26 @@ class RefreshResult:
         plans = ", ".join(f"{period} {how}" for period, how in self.periods.items())
         kind = "full" if self.full else "incremental"
         return (
-            f"{kind} refresh for {self.computed_for_day}: {self.days_recomputed} days ({plans})"
+            f"{kind} refresh for {self.computed_for_day}: {self.days_recomputed} days (leaderboards: {plans})"
             f" in {self.duration_ms:.0f} ms"
         )
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """How one period is brought up to date: rows before ``recompute_from`` are kept (shifted when
-    the window's start moved from ``shift_from``); rows from ``recompute_from`` are recomputed."""
+    """How one period's leaderboard is brought up to date: rebuilt, or kept with the days in
+    ``[shift_from, window.start)`` subtracted and the new days added."""
 
     period: str
     window: Window
-    recompute_from: dt.date
+    rebuild: bool
     shift_from: dt.date | None = None
 
     @property
-    def is_full(self) -> bool:
-        return self.recompute_from == self.window.start
-
-    @property
     def describe(self) -> str:
-        if self.is_full:
-            return "full"
-        return ("shifted, " if self.shift_from else "") + f"from {self.recompute_from}"
+        if self.rebuild:
+            return "rebuilt"
+        return "shifted" if self.shift_from else "kept"
 
 
 def refresh_activity(*, full: bool = False, today: dt.date | None = None, wait: bool = False) -> RefreshResult:
@@ -116,27 +142,38 @@ def refresh_activity(*, full: bool = False, today: dt.date | None = None, wait: 
         ):
             full = True
         dirty_days = _consume_dirty_days(cursor)
+        stored = {
+            row.period: Window(row.start, row.end) for row in PeriodFigures.objects.filter(kind=0).only("start", "end")
+        }
+        if set(stored) != set(PERIODS):
+            full = True
         if full:
-            changed_days: set[dt.date] = set()
+            # The one pass sorts every day row by member: in memory rather than on disk.
+            cursor.execute(f"SET LOCAL work_mem = '{FULL_REFRESH_WORK_MEM}'")
+            backfilled: list[dt.date] = []
+            new_days: list[dt.date] = []
             days_recomputed = _recompute_all_days(cursor, today=today)
+            _recompute_buckets(cursor, days=None)
         else:
-            changed_days = {day for day in dirty_days if day <= today} | set(_days(state.computed_for_day, today))
-            days_recomputed = _recompute_days(cursor, sorted(changed_days))
+            backfilled = sorted({day for day in dirty_days if day < state.computed_for_day})
+            new_days = _days(state.computed_for_day, today)
+            affected = _days_affected_by_backfill(cursor, backfilled, today=today)
+            _update_first_days(cursor, backfilled + new_days)
+            days = sorted(set(backfilled) | set(new_days) | affected)
+            _recompute_days(cursor, days)
+            _recompute_buckets(cursor, days=days)
+            days_recomputed = len(days)
 
         first_activity_day = _first_activity_day(cursor)
         created_day = organization_created_day()
-        stored = {row.period: Window(row.start, row.end) for row in PeriodTotal.objects.all()}
-        plans = [
-            _plan(
-                period,
-                period_window(period, today=today, first_activity_day=first_activity_day, created_day=created_day),
-                stored.get(period),
-                changed_days,
-                full=full,
-            )
+        windows = {
+            period: period_window(period, today=today, first_activity_day=first_activity_day, created_day=created_day)
             for period in PERIODS
-        ]
-        _apply_plans(cursor, plans)
+        }
+        _write_period_figures(cursor, windows)
+        plans = [_plan(period, window, stored.get(period), state, full=full) for period, window in windows.items()]
+        _refresh_leaderboards(cursor, plans, backfilled=backfilled, new_days=new_days)
+        engagement = _engagement(cursor, today=today)
 
         duration_ms = (time.perf_counter() - started) * 1000
         AggregateState.objects.update_or_create(
@@ -146,6 +183,7 @@ def refresh_activity(*, full: bool = False, today: dt.date | None = None, wait: 
                 "computed_for_day": today,
                 "last_full_refresh_at": now if full else state.last_full_refresh_at,
                 "last_duration_ms": round(duration_ms),
+                "engagement": engagement,
             },
         )
     result = RefreshResult(
@@ -176,6 +214,13 @@ def organization_created_day() -> dt.date:
     return created_at.astimezone(dt.UTC).date()
 
 
+def stickiness(*, daily_sum: int, days: int, unique: int) -> float:
+    """Mean daily actives over ``days`` days divided by their unique actives, to 3 places (0 when none)."""
+    if unique == 0:
+        return 0.0
+    return float((Decimal(daily_sum) / days / unique).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
+
+
 # --- Steps ---------------------------------------------------------------------------------------
 
 
@@ -194,198 +239,401 @@ def _consume_dirty_days(cursor) -> list[dt.date]:
     return [row[0] for row in cursor.fetchall()]
 
 
+def _kind_test(kind: int, alias: str) -> str:
+    return "true" if kind == 0 else f"({alias}.kinds & {kind}) <> 0"
+
+
+def _first_days_select(where: str) -> str:
+    columns = ", ".join(
+        f"min(a.day) FILTER (WHERE {_kind_test(kind, 'a')}) AS {column}" for kind, column in FIRST_COLUMNS.items()
+    )
+    return f"SELECT a.membership_id, {columns} FROM {ACTIVITY} AS a WHERE {where} GROUP BY a.membership_id"
+
+
+# The day rows from per-row gaps: ``gaps(x, kind, g, never)`` with ``g`` the days since the
+# member's previous active day with that kind, HORIZON + 1 when further back or never.
+_DAY_ROWS_FROM_GAPS = f"""
+hist AS (
+    SELECT x, kind, g, count(*) AS n, count(*) FILTER (WHERE never) AS firsts FROM gaps GROUP BY x, kind, g
+),
+totals AS (
+    SELECT x, kind, sum(n) AS active, sum(firsts) AS first_time,
+           sum(n) FILTER (WHERE g > {HORIZON_DAYS}) AS beyond,
+           max(g) FILTER (WHERE g <= {HORIZON_DAYS}) AS longest
+    FROM hist GROUP BY x, kind
+),
+grid AS (
+    SELECT t.x, t.kind, t.active, t.first_time, t.beyond, j,
+           t.active - coalesce(sum(hist.n) OVER (PARTITION BY t.x, t.kind ORDER BY j), 0) AS after
+    FROM totals AS t
+    LEFT JOIN LATERAL generate_series(1, t.longest) AS j ON true
+    LEFT JOIN hist ON hist.x = t.x AND hist.kind = t.kind AND hist.g = j
+)
+INSERT INTO {DAYS} (day, kind, active_users, first_time_users, beyond_horizon_users, new_after)
+SELECT x, kind, active, first_time, coalesce(beyond, 0),
+       coalesce(array_agg(after::integer ORDER BY j) FILTER (WHERE j IS NOT NULL), '{{}}')
+FROM grid GROUP BY x, kind, active, first_time, beyond
+"""
+
+
 def _recompute_all_days(cursor, *, today: dt.date) -> int:
-    cursor.execute(f"DELETE FROM {DAILY}")
+    """Every day row in one pass: each day row's previous active day per kind by window functions."""
+    cursor.execute(f"DELETE FROM {FIRSTS}")
     cursor.execute(
-        f"""INSERT INTO {DAILY} (day, active_users)
-            SELECT day, count(*) FROM {ACTIVITY} WHERE day <= %s GROUP BY day""",
+        f"INSERT INTO {FIRSTS} (membership_id, {', '.join(FIRST_COLUMNS.values())}) "
+        + _first_days_select("a.day <= %s"),
         [today],
     )
-    return cursor.rowcount
-
-
-def _recompute_days(cursor, days: list[dt.date]) -> int:
-    cursor.execute(f"DELETE FROM {DAILY} WHERE day = ANY(%s)", [days])
-    cursor.execute(
-        f"""INSERT INTO {DAILY} (day, active_users)
-            SELECT day, count(*) FROM {ACTIVITY} WHERE day = ANY(%s) GROUP BY day""",
-        [days],
+    cursor.execute(f"DELETE FROM {DAYS}")
+    previous = ", ".join(
+        f"max(a.day) FILTER (WHERE {_kind_test(kind, 'a')}) OVER earlier AS prev_{kind}" for kind in AGGREGATE_KINDS
     )
-    return len(days)
-
-
-def _first_activity_day(cursor) -> dt.date | None:
-    cursor.execute(f"SELECT min(day) FROM {DAILY}")
+    choices = ", ".join(f"({kind}, prev_{kind})" for kind in AGGREGATE_KINDS)
+    cursor.execute(
+        f"""
+        WITH r AS (
+            SELECT a.day AS x, a.kinds, {previous}
+            FROM {ACTIVITY} AS a WHERE a.day <= %s
+            WINDOW earlier AS (PARTITION BY a.membership_id ORDER BY a.day
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+        ),
+        gaps AS (
+            SELECT r.x, k.kind,
+                   CASE WHEN k.prev IS NULL OR r.x - k.prev > {HORIZON_DAYS} THEN {HORIZON_DAYS + 1}
+                        ELSE r.x - k.prev END AS g,
+                   k.prev IS NULL AS never
+            FROM r CROSS JOIN LATERAL (VALUES {choices}) AS k(kind, prev)
+            WHERE k.kind = 0 OR (r.kinds & k.kind) <> 0
+        ),
+        {_DAY_ROWS_FROM_GAPS}
+        """,
+        [today],
+    )
+    cursor.execute(f"SELECT count(DISTINCT day) FROM {DAYS}")
     return cursor.fetchone()[0]
 
 
-def _plan(period: str, window: Window, stored: Window | None, changed: set[dt.date], *, full: bool) -> _Plan:
-    recompute_all = _Plan(period, window, recompute_from=window.start)
-    if full or stored is None or window.start < stored.start or window.start > stored.end or stored.end > window.end:
-        return recompute_all
-    if any(stored.start <= day < window.start for day in changed):
-        return recompute_all  # a dropped day changed: the kept rows no longer match the day rows
-    candidates = [day for day in changed if window.start <= day <= window.end]
-    if stored.end < window.end:
-        candidates.append(stored.end + dt.timedelta(days=1))
-    recompute_from = min(candidates, default=window.end + dt.timedelta(days=1))
-    if recompute_from <= window.start:
-        return recompute_all
-    return _Plan(
-        period,
-        window,
-        recompute_from=recompute_from,
-        shift_from=stored.start if window.start > stored.start else None,
+def _days_affected_by_backfill(cursor, backfilled: list[dt.date], *, today: dt.date) -> set[dt.date]:
+    """Days whose rows change when rows were added on ``backfilled`` days: for their members, the
+    next active day with each kind of the row (its gap shrinks), and the old first day when it
+    moves earlier (it is no longer a first). Read before the first days are updated."""
+    if not backfilled:
+        return set()
+    firsts = ", ".join(f"(f.{column})" for column in FIRST_COLUMNS.values())
+    nexts = " UNION ALL ".join(
+        f"""SELECT (SELECT min(b.day) FROM {ACTIVITY} AS b
+                    WHERE b.membership_id = r.membership_id AND b.day > r.day
+                      AND b.day <= least(r.day + {HORIZON_DAYS}, %(today)s) AND {_kind_test(kind, "b")})
+            FROM r WHERE {_kind_test(kind, "r")}"""
+        for kind in AGGREGATE_KINDS
     )
-
-
-def _apply_plans(cursor, plans: list[_Plan]) -> None:
-    full_plans = [plan for plan in plans if plan.is_full]
-    if full_plans:
-        cursor.execute(f"DELETE FROM {CUMULATIVE} WHERE period = ANY(%s)", [[plan.period for plan in full_plans]])
-        _insert_full_series(cursor, full_plans)
-    partial_plans = [plan for plan in plans if not plan.is_full]
-    for plan in partial_plans:
-        cursor.execute(
-            f"DELETE FROM {CUMULATIVE} WHERE period = %s AND (day < %s OR day >= %s)",
-            [plan.period, plan.window.start, plan.recompute_from],
-        )
-        if plan.shift_from is not None:
-            _shift_series(cursor, plan)
-    # Usually every period recomputes from the same day (today): one statement serves them all.
-    for recompute_from in sorted({plan.recompute_from for plan in partial_plans}):
-        group = [plan for plan in partial_plans if plan.recompute_from == recompute_from]
-        if recompute_from <= group[0].window.end:
-            _insert_series_tails(cursor, group)
-    windows = ", ".join("(%s, %s::date, %s::date)" for _ in plans)
-    cursor.execute(
-        f"""INSERT INTO {TOTAL} (period, start, "end", total_active_users)
-            SELECT w.period, w.start, w.end, c.cumulative_users
-            FROM (VALUES {windows}) AS w(period, start, "end")
-            JOIN {CUMULATIVE} AS c ON c.period = w.period AND c.day = w.end
-            ON CONFLICT (period) DO UPDATE SET start = EXCLUDED.start, "end" = EXCLUDED."end",
-                total_active_users = EXCLUDED.total_active_users""",
-        [value for plan in plans for value in (plan.period, plan.window.start, plan.window.end)],
-    )
-
-
-def _insert_full_series(cursor, plans: list[_Plan]) -> None:
-    """Every listed period's whole series in one pass: each member's first active day on or
-    after each period's start, counted per day and summed along the window."""
-    end = plans[0].window.end
-    lowest = min(plan.window.start for plan in plans)
-    firsts = ", ".join(f"min(day) FILTER (WHERE day >= %s) AS first_{i}" for i in range(len(plans)))
-    choices = ", ".join(f"(%s, first_{i})" for i in range(len(plans)))
-    windows = ", ".join("(%s, %s::date)" for _ in plans)
-    params: list = [plan.window.start for plan in plans]
-    params += [lowest, end]
-    params += [plan.period for plan in plans]
-    for plan in plans:
-        params += [plan.period, plan.window.start]
-    params.append(end)
     cursor.execute(
         f"""
-        WITH firsts AS (
-            SELECT {firsts} FROM {ACTIVITY} WHERE day >= %s AND day <= %s GROUP BY membership_id
+        WITH r AS MATERIALIZED (
+            SELECT a.membership_id, a.day, a.kinds FROM {ACTIVITY} AS a WHERE a.day = ANY(%(days)s)
+        )
+        SELECT DISTINCT day FROM (
+            {nexts}
+            UNION ALL
+            SELECT old.first FROM r JOIN {FIRSTS} AS f ON f.membership_id = r.membership_id
+            CROSS JOIN LATERAL (VALUES {firsts}) AS old(first)
+            WHERE old.first > r.day AND old.first <= %(today)s
+        ) AS affected(day) WHERE day IS NOT NULL
+        """,
+        {"days": backfilled, "today": today},
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
+def _update_first_days(cursor, days: list[dt.date]) -> None:
+    columns = list(FIRST_COLUMNS.values())
+    updates = ", ".join(f"{column} = least(f.{column}, EXCLUDED.{column})" for column in columns)
+    current = ", ".join(f"f.{column}" for column in columns)
+    moved = ", ".join(f"least(f.{column}, EXCLUDED.{column})" for column in columns)
+    cursor.execute(
+        f"""INSERT INTO {FIRSTS} AS f (membership_id, {", ".join(columns)})
+            {_first_days_select("a.day = ANY(%s)")}
+            ON CONFLICT (membership_id) DO UPDATE SET {updates}
+            WHERE ({current}) IS DISTINCT FROM ({moved})""",
+        [days],
+    )
+
+
+def _recompute_days(cursor, days: list[dt.date]) -> None:
+    """The day rows of ``days``: for each member active on a day and each kind of their row,
+    the previous active day with that kind (one index probe, only when their first such day is
+    earlier, and never further back than the horizon)."""
+    cursor.execute(f"DELETE FROM {DAYS} WHERE day = ANY(%s)", [days])
+    if not days:
+        return
+    firsts = ", ".join(f"({kind}, f.{column})" for kind, column in FIRST_COLUMNS.items())
+    cursor.execute(
+        f"""
+        WITH r AS MATERIALIZED (
+            SELECT a.membership_id, a.day AS x, a.kinds, k.kind, k.first
+            FROM {ACTIVITY} AS a
+            LEFT JOIN {FIRSTS} AS f ON f.membership_id = a.membership_id
+            CROSS JOIN LATERAL (VALUES {firsts}) AS k(kind, first)
+            WHERE a.day = ANY(%s) AND (k.kind = 0 OR (a.kinds & k.kind) <> 0)
         ),
-        counts AS (
-            SELECT choice.period, choice.first_day, count(*) AS members
-            FROM firsts CROSS JOIN LATERAL (VALUES {choices}) AS choice(period, first_day)
-            WHERE choice.first_day IS NOT NULL
-            GROUP BY choice.period, choice.first_day
+        probed AS (
+            SELECT r.x, r.kind, r.first IS NULL OR r.first >= r.x AS never,
+                   CASE WHEN r.first IS NULL OR r.first >= r.x THEN NULL ELSE (
+                       SELECT max(b.day) FROM {ACTIVITY} AS b
+                       WHERE b.membership_id = r.membership_id AND b.day < r.x
+                         AND b.day >= r.x - {HORIZON_DAYS} AND (r.kind = 0 OR (b.kinds & r.kind) <> 0)
+                   ) END AS prev
+            FROM r
         ),
-        windows AS (SELECT * FROM (VALUES {windows}) AS w(period, start))
-        INSERT INTO {CUMULATIVE} (period, day, cumulative_users)
-        SELECT w.period, series.day::date,
-               coalesce(sum(counts.members) OVER (PARTITION BY w.period ORDER BY series.day), 0)::integer
-        FROM windows AS w
-        CROSS JOIN LATERAL generate_series(w.start, %s::date, interval '1 day') AS series(day)
-        LEFT JOIN counts ON counts.period = w.period AND counts.first_day = series.day::date
+        gaps AS (
+            SELECT x, kind, coalesce(x - prev, {HORIZON_DAYS + 1}) AS g, never FROM probed
+        ),
+        {_DAY_ROWS_FROM_GAPS}
+        """,
+        [days],
+    )
+
+
+# A window's members new on day ``d`` (``s``: the window's start): all of day ``s``, then those
+# whose previous active day is before ``s``; past the horizon (only ``all``, which starts before
+# any activity) the first-time users.
+NEW_IN_WINDOW_SQL = f"""CASE WHEN {{d}}.day = {{s}} THEN {{d}}.active_users
+    WHEN {{d}}.day - {{s}} <= {HORIZON_DAYS}
+        THEN coalesce({{d}}.new_after[{{d}}.day - {{s}}], {{d}}.beyond_horizon_users)
+    ELSE {{d}}.first_time_users END"""
+
+
+def new_in_window(day_alias: str, start: str) -> str:
+    return NEW_IN_WINDOW_SQL.format(d=day_alias, s=start)
+
+
+def _recompute_buckets(cursor, *, days: list[dt.date] | None) -> None:
+    """Week and month uniques of the buckets holding ``days`` (all buckets when None)."""
+    if days is None:
+        cursor.execute(f"DELETE FROM {BUCKETS}")
+        source = f"SELECT DISTINCT day FROM {DAYS}"
+        params: list = []
+    else:
+        if not days:
+            return
+        source = "SELECT unnest(%s::date[])"
+        params = [days]
+    buckets = f"""
+        WITH touched(day) AS ({source}),
+        buckets AS (
+            SELECT DISTINCT 'week' AS interval, date_trunc('week', day)::date AS start,
+                   (date_trunc('week', day) + interval '1 week')::date AS next FROM touched
+            UNION
+            SELECT DISTINCT 'month', date_trunc('month', day)::date,
+                   (date_trunc('month', day) + interval '1 month')::date FROM touched
+        )"""
+    if days is not None:
+        cursor.execute(
+            f"""{buckets}
+            DELETE FROM {BUCKETS} AS old USING buckets
+            WHERE old.interval = buckets.interval AND old.start = buckets.start""",
+            params,
+        )
+    cursor.execute(
+        f"""{buckets}
+        INSERT INTO {BUCKETS} (interval, kind, start, active_users)
+        SELECT b.interval, d.kind, b.start,
+               sum({new_in_window("d", "b.start")})
+        FROM buckets AS b JOIN {DAYS} AS d ON d.day >= b.start AND d.day < b.next
+        GROUP BY b.interval, d.kind, b.start
         """,
         params,
     )
 
 
-def _shift_series(cursor, plan: _Plan) -> None:
-    """Moves the kept rows [start, recompute_from) from the old start to the new one: a member
-    active on a dropped day counts again only from their next active day in the new window."""
-    last_kept = plan.recompute_from - dt.timedelta(days=1)
+def _first_activity_day(cursor) -> dt.date | None:
+    cursor.execute(f"SELECT min(day) FROM {DAYS} WHERE kind = 0")
+    return cursor.fetchone()[0]
+
+
+def _write_period_figures(cursor, windows: dict[str, Window]) -> None:
+    values = ", ".join("(%s, %s::date, %s::date)" for _ in windows)
+    kinds = ", ".join(f"({kind})" for kind in AGGREGATE_KINDS)
+    params = [value for period, window in windows.items() for value in (period, window.start, window.end)]
     cursor.execute(
         f"""
-        WITH dropped AS (
-            SELECT DISTINCT membership_id FROM {ACTIVITY} WHERE day >= %(old_start)s AND day < %(start)s
+        WITH w(period, start, "end") AS (VALUES {values}),
+        days AS MATERIALIZED (
+            -- Scalars only: the arrays stay out of the sort below.
+            SELECT w.period, w.start, w."end", k.kind, series.day::date AS day,
+                   coalesce(d.active_users, 0) AS daily, coalesce({new_in_window("d", "w.start")}, 0) AS new
+            FROM w CROSS JOIN (VALUES {kinds}) AS k(kind)
+            CROSS JOIN LATERAL generate_series(w.start, w."end", interval '1 day') AS series(day)
+            LEFT JOIN {DAYS} AS d ON d.day = series.day::date AND d.kind = k.kind
         ),
-        nexts AS MATERIALIZED (
-            SELECT (SELECT min(a.day) FROM {ACTIVITY} AS a
-                    WHERE a.membership_id = dropped.membership_id AND a.day >= %(start)s AND a.day <= %(last)s
-                   ) AS next_day
-            FROM dropped
-        ),
-        returns AS (
-            -- Members with no next day form a NULL group, which joins no day below.
-            SELECT next_day, count(*) AS members FROM nexts GROUP BY next_day
-        ),
-        adjustment AS (
-            SELECT series.day::date AS day,
-                   (SELECT count(*) FROM dropped)
-                   - coalesce(sum(returns.members) OVER (ORDER BY series.day), 0) AS gone
-            FROM generate_series(%(start)s::date, %(last)s::date, interval '1 day') AS series(day)
-            LEFT JOIN returns ON returns.next_day = series.day::date
+        points AS (
+            SELECT period, start, "end", kind, day, daily,
+                   sum(new) OVER (PARTITION BY period, kind ORDER BY day) AS cumulative
+            FROM days
         )
-        UPDATE {CUMULATIVE} AS c SET cumulative_users = c.cumulative_users - adjustment.gone
-        FROM adjustment WHERE c.period = %(period)s AND c.day = adjustment.day AND adjustment.gone <> 0
+        INSERT INTO {PERIOD_FIGURES} AS p (period, kind, start, "end", total_active_users, daily, cumulative)
+        SELECT period, kind, start, "end",
+               (array_agg(cumulative ORDER BY day DESC))[1],
+               array_agg(daily ORDER BY day), array_agg(cumulative::integer ORDER BY day)
+        FROM points GROUP BY period, kind, start, "end"
+        ON CONFLICT (period, kind) DO UPDATE SET start = EXCLUDED.start, "end" = EXCLUDED."end",
+            total_active_users = EXCLUDED.total_active_users, daily = EXCLUDED.daily,
+            cumulative = EXCLUDED.cumulative
         """,
-        {"old_start": plan.shift_from, "start": plan.window.start, "last": last_kept, "period": plan.period},
+        params,
     )
 
 
-def _insert_series_tails(cursor, plans: list[_Plan]) -> None:
-    """Rows from ``recompute_from`` on, for periods that share that day: the kept count before it,
-    plus the members whose first active day in the window falls on each day. A member active
-    from ``recompute_from`` on is new to a window when their last activity before that day (one
-    index probe) is before the window's start, or does not exist."""
-    recompute_from, end = plans[0].recompute_from, plans[0].window.end
-    windows = ", ".join(f"(%(period_{i})s, %(start_{i})s::date)" for i in range(len(plans)))
+def _plan(period: str, window: Window, stored: Window | None, state: AggregateState | None, *, full: bool) -> _Plan:
+    if (
+        full
+        or stored is None
+        or state is None
+        or window.start < stored.start
+        or window.start > stored.end
+        or stored.end > window.end
+        or stored.end != state.computed_for_day
+    ):
+        return _Plan(period, window, rebuild=True)
+    return _Plan(period, window, rebuild=False, shift_from=stored.start if window.start > stored.start else None)
+
+
+def _windows_values(plans: list[_Plan]) -> tuple[str, list]:
+    values = ", ".join("(%s, %s::date, %s::date)" for _ in plans)
+    return values, [value for plan in plans for value in (plan.period, plan.window.start, plan.window.end)]
+
+
+def _refresh_leaderboards(cursor, plans: list[_Plan], *, backfilled: list[dt.date], new_days: list[dt.date]) -> None:
+    rebuilt = [plan for plan in plans if plan.rebuild]
+    kept = [plan for plan in plans if not plan.rebuild]
+    if rebuilt:
+        cursor.execute(f"DELETE FROM {LEADERBOARD} WHERE period = ANY(%s)", [[plan.period for plan in rebuilt]])
+        _insert_leaderboard_rows(cursor, rebuilt, members_of_days=None)
+    if not kept:
+        return
+    # Days that left a window: those rows were counted, take them off.
+    for plan in kept:
+        if plan.shift_from is None:
+            continue
+        cursor.execute(
+            f"""
+            WITH dropped AS (
+                SELECT membership_id, count(*) AS n FROM {ACTIVITY}
+                WHERE day >= %(old)s AND day < %(start)s GROUP BY membership_id
+            ),
+            changed AS (
+                UPDATE {LEADERBOARD} AS l SET days_active = l.days_active - dropped.n
+                FROM dropped WHERE l.period = %(period)s AND l.membership_id = dropped.membership_id
+                  AND l.days_active > dropped.n
+                RETURNING l.membership_id
+            )
+            DELETE FROM {LEADERBOARD} AS l USING dropped
+            WHERE l.period = %(period)s AND l.membership_id = dropped.membership_id
+              AND l.days_active <= dropped.n
+            """,
+            {"old": plan.shift_from, "start": plan.window.start, "period": plan.period},
+        )
+    # Members of backfilled days: recounted over each window.
+    if backfilled:
+        cursor.execute(
+            f"""DELETE FROM {LEADERBOARD} WHERE period = ANY(%s)
+                AND membership_id IN (SELECT membership_id FROM {ACTIVITY} WHERE day = ANY(%s))""",
+            [[plan.period for plan in kept], backfilled],
+        )
+        _insert_leaderboard_rows(cursor, kept, members_of_days=backfilled)
+    # New days: each member's days after the last one counted.
+    values, params = _windows_values(kept)
     cursor.execute(
         f"""
-        WITH windows AS (
-            SELECT w.period, w.start,
-                   coalesce((SELECT c.cumulative_users FROM {CUMULATIVE} AS c
-                             WHERE c.period = w.period AND c.day = %(last_kept)s), 0) AS kept
-            FROM (VALUES {windows}) AS w(period, start)
+        WITH w(period, start, "end") AS (VALUES {values}),
+        fresh AS (
+            SELECT w.period, a.membership_id, array_agg(a.day) AS days, max(a.day) AS last_day
+            FROM {ACTIVITY} AS a JOIN w ON a.day >= w.start AND a.day <= w."end"
+            WHERE a.day = ANY(%s::date[])
+            GROUP BY w.period, a.membership_id
         ),
-        firsts AS (
-            SELECT membership_id, min(day) AS first_day FROM {ACTIVITY}
-            WHERE day >= %(from)s AND day <= %(end)s GROUP BY membership_id
-        ),
-        histories AS MATERIALIZED (
-            SELECT firsts.first_day,
-                   (SELECT max(earlier.day) FROM {ACTIVITY} AS earlier
-                    WHERE earlier.membership_id = firsts.membership_id AND earlier.day < %(from)s) AS last_before
-            FROM firsts
-        ),
-        newcomers AS (
-            SELECT windows.period, histories.first_day, count(*) AS members
-            FROM histories JOIN windows
-              ON histories.last_before IS NULL OR histories.last_before < windows.start
-            GROUP BY windows.period, histories.first_day
+        updated AS (
+            UPDATE {LEADERBOARD} AS l
+            SET days_active = l.days_active + (SELECT count(*) FROM unnest(fresh.days) AS d WHERE d > l.last_active),
+                last_active = fresh.last_day
+            FROM fresh
+            WHERE l.period = fresh.period AND l.membership_id = fresh.membership_id AND l.last_active < fresh.last_day
         )
-        INSERT INTO {CUMULATIVE} (period, day, cumulative_users)
-        SELECT windows.period, series.day::date,
-               (windows.kept + coalesce(sum(newcomers.members)
-                    OVER (PARTITION BY windows.period ORDER BY series.day), 0))::integer
-        FROM windows
-        CROSS JOIN generate_series(%(from)s::date, %(end)s::date, interval '1 day') AS series(day)
-        LEFT JOIN newcomers ON newcomers.period = windows.period AND newcomers.first_day = series.day::date
+        INSERT INTO {LEADERBOARD} (period, membership_id, days_active, last_active)
+        SELECT fresh.period, fresh.membership_id, cardinality(fresh.days), fresh.last_day FROM fresh
+        WHERE NOT EXISTS (
+            SELECT 1 FROM {LEADERBOARD} AS l WHERE l.period = fresh.period AND l.membership_id = fresh.membership_id
+        )
         """,
-        {
-            "last_kept": recompute_from - dt.timedelta(days=1),
-            "from": recompute_from,
-            "end": end,
-            **{f"period_{i}": plan.period for i, plan in enumerate(plans)},
-            **{f"start_{i}": plan.window.start for i, plan in enumerate(plans)},
-        },
+        [*params, new_days],
     )
+
+
+def _insert_leaderboard_rows(cursor, plans: list[_Plan], *, members_of_days: list[dt.date] | None) -> None:
+    """Each member's active days and last active day in each window, in one pass over the rows
+    (only for the members active on ``members_of_days`` when given)."""
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE a.day >= %s AND a.day <= %s) AS days_{i}, "
+        f"max(a.day) FILTER (WHERE a.day >= %s AND a.day <= %s) AS last_{i}"
+        for i in range(len(plans))
+    )
+    choices = ", ".join(f"(%s, days_{i}, last_{i})" for i in range(len(plans)))
+    params: list = []
+    for plan in plans:
+        params += [plan.window.start, plan.window.end] * 2
+    lowest = min(plan.window.start for plan in plans)
+    highest = max(plan.window.end for plan in plans)
+    params += [lowest, highest]
+    member_filter = ""
+    if members_of_days is not None:
+        member_filter = f"AND a.membership_id IN (SELECT membership_id FROM {ACTIVITY} WHERE day = ANY(%s))"
+        params.append(members_of_days)
+    params += [plan.period for plan in plans]
+    cursor.execute(
+        f"""
+        WITH counts AS (
+            SELECT a.membership_id, {counts} FROM {ACTIVITY} AS a
+            WHERE a.day >= %s AND a.day <= %s {member_filter}
+            GROUP BY a.membership_id
+        )
+        INSERT INTO {LEADERBOARD} (period, membership_id, days_active, last_active)
+        SELECT choice.period, counts.membership_id, choice.days, choice.last
+        FROM counts CROSS JOIN LATERAL (VALUES {choices}) AS choice(period, days, last)
+        WHERE choice.days > 0
+        """,
+        params,
+    )
+
+
+def _engagement(cursor, *, today: dt.date) -> dict:
+    """DAU, WAU, MAU and stickiness as of ``today`` and of 30 days earlier, from the day rows."""
+    cursor.execute(
+        f"""
+        SELECT t.as_of, w.days,
+               coalesce(sum({new_in_window("d", "(t.as_of - (w.days - 1))")}), 0),
+               coalesce(sum(d.active_users), 0)
+        FROM (VALUES (%(today)s::date), (%(today)s::date - 30)) AS t(as_of)
+        CROSS JOIN (VALUES (1), (7), (30)) AS w(days)
+        LEFT JOIN {DAYS} AS d ON d.kind = 0 AND d.day >= t.as_of - (w.days - 1) AND d.day <= t.as_of
+        GROUP BY t.as_of, w.days
+        """,
+        {"today": today},
+    )
+    figures: dict[dt.date, dict[int, tuple[int, int]]] = {}
+    for as_of, days, unique, daily_sum in cursor.fetchall():
+        figures.setdefault(as_of, {})[days] = (int(unique), int(daily_sum))
+
+    def of(as_of: dt.date) -> dict:
+        by_days = figures[as_of]
+        mau, daily_sum = by_days[30]
+        return {
+            "dau": by_days[1][0],
+            "wau": by_days[7][0],
+            "mau": mau,
+            "stickiness": stickiness(daily_sum=daily_sum, days=30, unique=mau),
+        }
+
+    return {"as_of": today.isoformat(), **of(today), "previous": of(today - dt.timedelta(days=30))}
 
 
 def _days(first: dt.date, last: dt.date) -> list[dt.date]:

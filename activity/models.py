@@ -93,43 +93,133 @@ class Period(models.TextChoices):
     ALL = "all", "All time"
 
 
-class DailyActiveUsers(models.Model):
-    """Members active on each day; days without activity have no row."""
+# Kinds of the aggregates: 0 is "any kind", the others are ``ActivityKind`` bits.
+KIND_ANY = 0
+# The web surface: pages and log-ins (a mask of two kinds: active with either).
+KIND_WEB = ActivityKind.LOGIN | ActivityKind.PAGE_VIEW
+AGGREGATE_KINDS: tuple[int, ...] = (KIND_ANY, *ActivityKind.values, KIND_WEB)
+# How many days back a day's "new to the window" counts reach: the longest calendar window (12
+# months) spans at most 366 days.
+HORIZON_DAYS = 366
 
-    day = models.DateField(unique=True)
+
+class DayFigures(models.Model):
+    """One day's members active with one kind (``kind`` 0: any), and how recently each was active
+    before with that kind. ``new_after[j]`` (1-based) counts those whose previous active day is
+    more than ``j`` days earlier, or who have none: a window starting ``j`` days before this day
+    counts exactly them as new that day. ``first_time_users`` had no earlier active day at all;
+    ``beyond_horizon_users`` none within ``HORIZON_DAYS``.
+
+    Every window figure (cumulative uniques of any period, week and month uniques, WAU/MAU) is a
+    sum over these rows, so moving every window by a day costs one new day of these rows."""
+
+    day = models.DateField()
+    kind = models.PositiveSmallIntegerField()
     active_users = models.PositiveIntegerField()
+    first_time_users = models.PositiveIntegerField()
+    # Past the array's end (it stops at the longest gap within the horizon) every entry would be this.
+    beyond_horizon_users = models.PositiveIntegerField()
+    new_after = ArrayField(models.IntegerField(), size=HORIZON_DAYS)
 
     class Meta:
-        verbose_name_plural = "daily active users"
+        verbose_name_plural = "day figures"
+        constraints = [models.UniqueConstraint(fields=["day", "kind"], name="dayfigures_one_per_day_kind")]
 
     def __str__(self) -> str:
-        return f"{self.day}: {self.active_users}"
+        return f"{self.day} kind {self.kind}: {self.active_users}"
 
 
-class PeriodTotal(models.Model):
-    """The window a period's figures were computed for, and its unique active users."""
+class MemberFirstDays(models.Model):
+    """Each member's first active day, overall and with each kind (null: never): tells a day's
+    refresh who had no earlier activity without reading anyone's history."""
 
-    period = models.CharField(max_length=8, choices=Period.choices, unique=True)
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    first_any = models.DateField(null=True)
+    first_login = models.DateField(null=True)
+    first_page_view = models.DateField(null=True)
+    first_run_logged = models.DateField(null=True)
+    first_sdk = models.DateField(null=True)
+    first_api = models.DateField(null=True)
+    first_web = models.DateField(null=True, help_text="With a log-in or a page view.")
+
+    class Meta:
+        verbose_name_plural = "member first days"
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} since {self.first_any}"
+
+
+class PeriodFigures(models.Model):
+    """A period's window and, for one kind (0: any), users active on each day and the unique
+    users from the start through each day."""
+
+    period = models.CharField(max_length=8, choices=Period.choices)
+    kind = models.PositiveSmallIntegerField()
     start = models.DateField()
     end = models.DateField()
     total_active_users = models.PositiveIntegerField()
-
-    def __str__(self) -> str:
-        return f"{self.period} {self.start}..{self.end}: {self.total_active_users}"
-
-
-class PeriodCumulative(models.Model):
-    """Unique members active from the period's start through ``day``, one row per day of the window."""
-
-    period = models.CharField(max_length=8, choices=Period.choices)
-    day = models.DateField()
-    cumulative_users = models.PositiveIntegerField()
+    daily = ArrayField(models.IntegerField())
+    cumulative = ArrayField(models.IntegerField())
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["period", "day"], name="periodcumulative_one_per_day")]
+        verbose_name_plural = "period figures"
+        constraints = [models.UniqueConstraint(fields=["period", "kind"], name="periodfigures_one_per_period_kind")]
 
     def __str__(self) -> str:
-        return f"{self.period} {self.day}: {self.cumulative_users}"
+        return f"{self.period} kind {self.kind} {self.start}..{self.end}: {self.total_active_users}"
+
+
+class Interval(models.TextChoices):
+    DAY = "day", "Day"
+    WEEK = "week", "Week"
+    MONTH = "month", "Month"
+
+
+class BucketFigures(models.Model):
+    """Unique users active with one kind (0: any) in an ISO week or a calendar month, through the
+    refresh's day for the current one."""
+
+    interval = models.CharField(max_length=8, choices=Interval.choices)
+    kind = models.PositiveSmallIntegerField()
+    start = models.DateField()
+    active_users = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name_plural = "bucket figures"
+        constraints = [
+            models.UniqueConstraint(fields=["interval", "kind", "start"], name="bucketfigures_one_per_bucket")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.interval} {self.start} kind {self.kind}: {self.active_users}"
+
+
+class MemberPeriodDays(models.Model):
+    """The leaderboard: each member's active days in a period's window and their last one there.
+    Members without activity in the window have no row."""
+
+    period = models.CharField(max_length=8, choices=Period.choices)
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+", db_index=False)
+    days_active = models.PositiveIntegerField()
+    last_active = models.DateField()
+
+    class Meta:
+        verbose_name_plural = "member period days"
+        constraints = [
+            models.UniqueConstraint(fields=["period", "membership"], name="memberperioddays_one_per_member"),
+        ]
+        indexes = [
+            models.Index(
+                "period",
+                models.F("days_active").desc(),
+                models.F("last_active").desc(),
+                "membership",
+                name="memberperioddays_leaderboard",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.membership_id}: {self.days_active}"
 
 
 class AggregateState(models.Model):
@@ -141,6 +231,9 @@ class AggregateState(models.Model):
     computed_for_day = models.DateField(help_text="The 'today' (UTC) the period windows end on.")
     last_full_refresh_at = models.DateTimeField(null=True, blank=True)
     last_duration_ms = models.PositiveIntegerField(default=0)
+    engagement = models.JSONField(
+        default=dict, help_text="DAU, WAU, MAU and stickiness as of the day, and 30 days earlier."
+    )
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="aggregatestate_singleton")]

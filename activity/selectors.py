@@ -1,4 +1,5 @@
-"""Reads of the activity aggregates. One small query per answer; raw activity rows are never read.
+"""Reads of the activity aggregates. One or two small queries per answer; raw activity rows are
+never read.
 
 Figures describe the window they were computed for: ``end`` is the UTC day of the last refresh
 (today, except in the minute after midnight UTC before the next refresh).
@@ -8,12 +9,20 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+from dateutil.relativedelta import relativedelta
 from django.db import connection
+from django.utils import timezone
 
+from accounts.api.serializers import user_representation
 from accounts.models import Membership
-from activity.aggregates import CUMULATIVE, DAILY, STATE, TOTAL, organization_created_day
-from activity.models import ActivityDay, ActivityKind
+from accounts.selectors import USER_COLUMNS, USER_FIELDS, inactivity_cutoff, status_expression
+from activity.aggregates import BUCKETS, LEADERBOARD, PERIOD_FIGURES, STATE, organization_created_day
+from activity.models import KIND_ANY, ActivityDay, ActivityKind, AggregateState, Interval
 from activity.periods import Window, period_window, today_utc
+
+KIND_NAMES: dict[int, str] = {kind.value: kind.label for kind in ActivityKind}
+KIND_CODES: dict[str, int] = {name: code for code, name in KIND_NAMES.items()}
+EXPORT_HEADER = ("date", "active_users", *KIND_NAMES.values())
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,7 @@ class ActivityFigures:
     computed_at: dt.datetime | None
     series: list[dict]
     total_active_users: int | None = None
+    by_kind: dict[str, int] | None = None
 
     def as_summary(self) -> dict:
         return {
@@ -30,6 +40,7 @@ class ActivityFigures:
             "start": self.window.start.isoformat(),
             "end": self.window.end.isoformat(),
             "total_active_users": self.total_active_users,
+            "by_kind": self.by_kind,
             "series": self.series,
             "computed_at": self.computed_at,
         }
@@ -50,53 +61,189 @@ def _points(start: dt.date, values: list[int]) -> list[dict]:
     ]
 
 
-def activity_summary(*, period: str) -> ActivityFigures | None:
-    """The period's unique active users and their cumulative series; None if never computed."""
+def bucket_start(day: dt.date, interval: str) -> dt.date:
+    if interval == Interval.WEEK:
+        return day - dt.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def bucket_next(start: dt.date, interval: str) -> dt.date:
+    if interval == Interval.WEEK:
+        return start + dt.timedelta(days=7)
+    return start + relativedelta(months=1)
+
+
+def _bucket_points(window: Window, interval: str, cumulative: list[int], buckets: dict[dt.date, int]) -> list[dict]:
+    """One point per ISO week or month touching the window; the first one's uniques are the
+    window's cumulative figure at its end (it may start before the window)."""
+    points = []
+    start = bucket_start(window.start, interval)
+    while start <= window.end:
+        following = bucket_next(start, interval)
+        last_day = min(following - dt.timedelta(days=1), window.end)
+        if start <= window.start:
+            value = cumulative[(last_day - window.start).days] if cumulative else 0
+        else:
+            value = buckets.get(start, 0)
+        points.append(
+            {
+                "date": start.isoformat(),
+                "active_users": value,
+                "partial": start < window.start or following - dt.timedelta(days=1) > window.end,
+            }
+        )
+        start = following
+    return points
+
+
+def activity_summary(*, period: str, kind: int = KIND_ANY) -> ActivityFigures | None:
+    """The period's unique active users (with ``kind``; 0: any) and their cumulative series, and
+    the unique users of each kind; None if never computed."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT total.start, total."end", total.total_active_users, state.computed_at,
-                       (SELECT array_agg(c.cumulative_users ORDER BY c.day) FROM {CUMULATIVE} AS c
-                        WHERE c.period = total.period)
-                FROM {TOTAL} AS total CROSS JOIN {STATE} AS state WHERE total.period = %s""",
-            [period],
+            f"""SELECT p.start, p."end", p.total_active_users, state.computed_at, p.cumulative,
+                       (SELECT array_agg(ARRAY[other.kind, other.total_active_users]) FROM {PERIOD_FIGURES} AS other
+                        WHERE other.period = p.period AND other.kind <> 0)
+                FROM {PERIOD_FIGURES} AS p CROSS JOIN {STATE} AS state WHERE p.period = %s AND p.kind = %s""",
+            [period, kind],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    start, end, total, computed_at, values = row
-    return ActivityFigures(period, Window(start, end), computed_at, _points(start, values or []), total)
+    start, end, total, computed_at, cumulative, others = row
+    totals = dict(others or [])
+    by_kind = {name: totals.get(code, 0) for code, name in KIND_NAMES.items()}
+    return ActivityFigures(period, Window(start, end), computed_at, _points(start, cumulative), total, by_kind)
 
 
-def activity_timeseries(*, period: str) -> ActivityFigures | None:
-    """Users active on each day of the period, zeros included; None if never computed."""
+def activity_timeseries(*, period: str, kind: int = KIND_ANY, interval: str = Interval.DAY) -> ActivityFigures | None:
+    """Users active on each day of the period (zeros included), or unique users of each ISO week
+    or month touching it; None if never computed."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT total.start, total."end", state.computed_at,
-                       (SELECT array_agg(coalesce(daily.active_users, 0) ORDER BY series.day)
-                        FROM generate_series(total.start, total."end", interval '1 day') AS series(day)
-                        LEFT JOIN {DAILY} AS daily ON daily.day = series.day::date)
-                FROM {TOTAL} AS total CROSS JOIN {STATE} AS state WHERE total.period = %s""",
-            [period],
+            f"""SELECT p.start, p."end", state.computed_at, p.daily, p.cumulative,
+                       (SELECT array_agg(ARRAY[b.start - p.start, b.active_users]) FROM {BUCKETS} AS b
+                        WHERE %(interval)s <> 'day' AND b.interval = %(interval)s AND b.kind = p.kind
+                          AND b.start > p.start AND b.start <= p."end")
+                FROM {PERIOD_FIGURES} AS p CROSS JOIN {STATE} AS state
+                WHERE p.period = %(period)s AND p.kind = %(kind)s""",
+            {"period": period, "kind": kind, "interval": interval},
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    start, end, computed_at, values = row
-    return ActivityFigures(period, Window(start, end), computed_at, _points(start, values or []))
+    start, end, computed_at, daily, cumulative, buckets = row
+    window = Window(start, end)
+    if interval == Interval.DAY:
+        return ActivityFigures(period, window, computed_at, _points(start, daily))
+    by_start = {start + dt.timedelta(days=offset): value for offset, value in (buckets or [])}
+    return ActivityFigures(period, window, computed_at, _bucket_points(window, interval, cumulative, by_start))
 
 
-def activity_not_computed(*, period: str, today: dt.date | None = None) -> ActivityFigures:
-    """Zeros over the period's window, for an org whose aggregates were never computed."""
-    window = period_window(
+def activity_daily_by_kind(*, period: str) -> tuple[Window, list[tuple]] | None:
+    """The rows of the CSV export: each day of the period, users active in all and by kind."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT kind, start, "end", daily FROM {PERIOD_FIGURES} WHERE period = %s ORDER BY kind""", [period]
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    start, end = rows[0][1], rows[0][2]
+    columns = {kind: daily for kind, _start, _end, daily in rows}
+    kinds = [KIND_ANY, *KIND_NAMES]
+    lines = [
+        (start + dt.timedelta(days=i), *(columns.get(kind, [0] * (i + 1))[i] for kind in kinds))
+        for i in range((end - start).days + 1)
+    ]
+    return Window(start, end), lines
+
+
+@dataclass(frozen=True)
+class TopUsers:
+    period: str
+    window: Window
+    computed_at: dt.datetime | None
+    results: list[dict]
+
+    def as_dict(self) -> dict:
+        return {
+            "period": self.period,
+            "start": self.window.start.isoformat(),
+            "end": self.window.end.isoformat(),
+            "results": self.results,
+            "computed_at": self.computed_at,
+        }
+
+
+def top_users(*, period: str, limit: int) -> TopUsers | None:
+    """The members with the most active days in the period (then the latest last active day, then
+    id), with their User object; None if never computed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT p.start, p."end", state.computed_at,
+                       (SELECT array_agg(ARRAY[top.membership_id, top.days_active, top.last_active - p.start]
+                                         ORDER BY top.days_active DESC, top.last_active DESC, top.membership_id)
+                        FROM (SELECT * FROM {LEADERBOARD} AS l WHERE l.period = p.period
+                              ORDER BY l.days_active DESC, l.last_active DESC, l.membership_id LIMIT %s) AS top)
+                FROM {PERIOD_FIGURES} AS p CROSS JOIN {STATE} AS state WHERE p.period = %s AND p.kind = 0""",
+            [limit, period],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    start, end, computed_at, leaders = row
+    leaders = leaders or []
+    now = timezone.now()
+    people = (
+        Membership.objects.only(*USER_COLUMNS)
+        .annotate(status=status_expression(inactivity_cutoff(now)))
+        .filter(pk__in=[member for member, _days, _last in leaders])
+        .values(*USER_FIELDS)
+    )
+    users = {person["id"]: user_representation(person, now=now) for person in people}
+    results = [
+        {"user": users[member], "days_active": days, "last_active": (start + dt.timedelta(days=last)).isoformat()}
+        for member, days, last in leaders
+        if member in users
+    ]
+    return TopUsers(period, Window(start, end), computed_at, results)
+
+
+def engagement() -> dict | None:
+    """DAU, WAU, MAU and stickiness as of the last refresh's day and 30 days earlier."""
+    state = AggregateState.objects.filter(pk=1).only("engagement", "computed_at").first()
+    if state is None or not state.engagement:
+        return None
+    return {**state.engagement, "computed_at": state.computed_at}
+
+
+def engagement_not_computed(*, today: dt.date | None = None) -> dict:
+    zeros = {"dau": 0, "wau": 0, "mau": 0, "stickiness": 0.0}
+    return {"as_of": (today or today_utc()).isoformat(), **zeros, "previous": dict(zeros), "computed_at": None}
+
+
+def not_computed_window(*, period: str, today: dt.date | None = None) -> Window:
+    return period_window(
         period, today=today or today_utc(), first_activity_day=None, created_day=organization_created_day()
     )
-    return ActivityFigures(period, window, None, _points(window.start, [0] * window.days), 0)
+
+
+def activity_not_computed(
+    *, period: str, interval: str = Interval.DAY, today: dt.date | None = None
+) -> ActivityFigures:
+    """Zeros over the period's window, for an org whose aggregates were never computed."""
+    window = not_computed_window(period=period, today=today)
+    if interval == Interval.DAY:
+        series = _points(window.start, [0] * window.days)
+    else:
+        series = _bucket_points(window, interval, [0] * window.days, {})
+    return ActivityFigures(period, window, None, series, 0, dict.fromkeys(KIND_NAMES.values(), 0))
 
 
 # --- One person's activity (the person page and GET users/<id>/activity/) ----------------------
 
 KIND_BITS = {kind.label: kind.value for kind in ActivityKind}
-KIND_NAMES = tuple(KIND_BITS)
 # Every bitmask's kinds as JSON text, joined to the day rows so PostgreSQL writes the days' JSON.
 KINDS_JSON_OF_MASK = ", ".join(
     f"({mask}, '{json.dumps([name for name, bit in KIND_BITS.items() if mask & bit])}')"
@@ -163,5 +310,5 @@ def person_activity(*, membership_id: int, period: str, today: dt.date | None = 
         window=window,
         days_active=days_active,
         days_json=days_json,
-        by_kind=dict(zip(KIND_NAMES, kind_counts, strict=True)),
+        by_kind=dict(zip(KIND_BITS, kind_counts, strict=True)),
     )

@@ -22,7 +22,7 @@ class PersonPeriodInput(serializers.Serializer):
 
 class ActiveDayOutput(serializers.Serializer):
     date = serializers.DateField()
-    kinds = serializers.ListField(child=serializers.ChoiceField(choices=selectors.KIND_NAMES))
+    kinds = serializers.ListField(child=serializers.ChoiceField(choices=tuple(selectors.KIND_BITS)))
 
 
 class ByKindOutput(serializers.Serializer):

@@ -1,180 +1,303 @@
-/* Activity tab: two Chart.js line charts fed by the activity API (precomputed aggregates).
+/* Activity tab (an ES module): engagement tiles, the cumulative and over-time Chart.js charts, and
+ * the most active users, fed by the activity API (precomputed aggregates). The chosen periods,
+ * interval and view live in the query string, so a reload or a shared link keeps them.
  * No inline script: the page only carries the API URLs as data attributes. */
-(function () {
-  'use strict';
 
-  var app = document.getElementById('activity-app');
-  if (!app) return;
+const app = document.getElementById('activity-app');
 
-  var POLL_MS = 60000;          // aggregates are refreshed about once a minute
-  var POLL_PENDING_MS = 10000;  // sooner while the first figures are being computed
-  var numberFormat = new Intl.NumberFormat('en-US');
-  var dayFormat = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'short', day: 'numeric' });
-  var weekdayFormat = new Intl.DateTimeFormat('en-US', { weekday: 'short' });
-  var shortDayFormat = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric' });
-  var timeFormat = new Intl.DateTimeFormat('en-US', {
-    year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false, timeZone: 'UTC'
-  });
-  var relativeFormat = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
-  var computedLine = app.querySelector('[data-computed]');
+const POLL_MS = 60000;          // aggregates are refreshed about once a minute
+const POLL_PENDING_MS = 10000;  // sooner while the first figures are being computed
+const PERIODS = ['30d', '3m', '6m', '12m', 'all'];
+const SURFACES = [
+  { key: 'web', label: 'Web pages and log-ins', color: '#2b59c3' },
+  { key: 'api', label: 'API', color: '#c77c00' },
+  { key: 'sdk', label: 'SDK', color: '#1f8a5b' },
+  { key: 'runs', label: 'Runs', color: '#8e44ad' },
+];
+const numberFormat = new Intl.NumberFormat('en-US');
+const percentFormat = new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 1 });
+const dayFormat = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'short', day: 'numeric' });
+const monthFormat = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'long' });
+const weekdayFormat = new Intl.DateTimeFormat('en-US', { weekday: 'short' });
+const shortDayFormat = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric' });
+const timeFormat = new Intl.DateTimeFormat('en-US', {
+  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false, timeZone: 'UTC',
+});
+const relativeFormat = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
 
-  function parseDay(iso) {
-    var parts = iso.split('-');
-    return new Date(Number(parts[0]), Number(parts[1]) - 1, Number(parts[2]));
-  }
+function parseDay(iso) {
+  const [year, month, day] = iso.split('-').map(Number);
+  return new Date(year, month - 1, day);
+}
 
-  function formatDay(iso) {
-    return dayFormat.format(parseDay(iso));
-  }
+const formatDay = (iso) => dayFormat.format(parseDay(iso));
 
-  function formatRange(start, end) {
-    var a = parseDay(start);
-    var b = parseDay(end);
-    var left = a.getFullYear() === b.getFullYear() ? shortDayFormat.format(a) : dayFormat.format(a);
-    return left + ' – ' + dayFormat.format(b);
-  }
+function formatRange(start, end) {
+  const a = parseDay(start);
+  const b = parseDay(end);
+  const left = a.getFullYear() === b.getFullYear() ? shortDayFormat.format(a) : dayFormat.format(a);
+  return `${left} – ${dayFormat.format(b)}`;
+}
 
-  function relativeTime(date) {
-    var seconds = Math.round((date.getTime() - Date.now()) / 1000);
-    var abs = Math.abs(seconds);
-    if (abs < 45) return 'just now';
-    if (abs < 3600) return relativeFormat.format(Math.round(seconds / 60), 'minute');
-    if (abs < 86400) return relativeFormat.format(Math.round(seconds / 3600), 'hour');
-    return relativeFormat.format(Math.round(seconds / 86400), 'day');
-  }
+function formatBucket(iso, interval) {
+  if (interval === 'month') return monthFormat.format(parseDay(iso));
+  if (interval === 'week') return `Week of ${formatDay(iso)}`;
+  return `${weekdayFormat.format(parseDay(iso))}, ${formatDay(iso)}`;
+}
 
-  function cssVar(name, fallback) {
-    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
-  }
+function relativeTime(date) {
+  const seconds = Math.round((date.getTime() - Date.now()) / 1000);
+  const abs = Math.abs(seconds);
+  if (abs < 45) return 'just now';
+  if (abs < 3600) return relativeFormat.format(Math.round(seconds / 60), 'minute');
+  if (abs < 86400) return relativeFormat.format(Math.round(seconds / 3600), 'hour');
+  return relativeFormat.format(Math.round(seconds / 86400), 'day');
+}
 
-  function ChartCard(element, options) {
+function cssVar(name, fallback) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+}
+
+// --- The query string: every choice on the page, so reloads and links keep them ---------------
+
+const url = new URL(window.location.href);
+const choices = {
+  summary: pick(url.searchParams.get('summary'), PERIODS, '3m'),
+  period: pick(url.searchParams.get('period'), PERIODS, '6m'),
+  interval: pick(url.searchParams.get('interval'), ['day', 'week', 'month'], 'day'),
+  view: pick(url.searchParams.get('view'), ['total', 'surface'], 'total'),
+  top: pick(url.searchParams.get('top'), PERIODS, '30d'),
+};
+
+function pick(value, allowed, fallback) {
+  return allowed.includes(value) ? value : fallback;
+}
+
+function remember(name, value) {
+  choices[name] = value;
+  const next = new URL(window.location.href);
+  next.searchParams.set(name, value);
+  window.history.replaceState(null, '', next);
+}
+
+// --- Fetching with loading, empty, pending and error states -------------------------------------
+
+class Card {
+  constructor(element) {
     this.element = element;
-    this.url = options.url;
-    this.kind = options.kind;
-    this.color = options.color;
-    this.select = element.querySelector('[data-period]');
-    this.canvas = element.querySelector('[data-canvas]');
     this.overlay = element.querySelector('[data-overlay]');
     this.overlayText = element.querySelector('[data-overlay-text]');
     this.retry = element.querySelector('[data-retry]');
-    this.tooltip = element.querySelector('[data-tooltip]');
-    this.rows = element.querySelector('[data-rows]');
-    this.total = element.querySelector('[data-total]');
     this.ranges = element.querySelectorAll('[data-range]');
-    this.chart = null;
     this.data = null;
     this.controller = null;
-    var card = this;
-    this.select.addEventListener('change', function () { card.load(false); });
-    this.retry.addEventListener('click', function () { card.load(false); });
+    this.retry.addEventListener('click', () => this.load(false));
   }
 
-  ChartCard.prototype.setState = function (state, message) {
+  setState(state, message) {
     // state: loading | ready | empty | pending | error
     this.element.setAttribute('data-state', state);
     this.element.setAttribute('aria-busy', state === 'loading' ? 'true' : 'false');
-    var showOverlay = state !== 'ready';
-    this.overlay.hidden = !showOverlay;
-    this.overlay.className = 'chart-overlay is-' + state;
+    this.overlay.hidden = state === 'ready';
+    this.overlay.className = `${this.overlay.className.split(' ')[0]} is-${state}`;
     this.overlay.setAttribute('role', state === 'error' ? 'alert' : 'status');
     this.overlayText.textContent = message || '';
     this.retry.hidden = state !== 'error';
-  };
+  }
 
-  ChartCard.prototype.load = function (background) {
-    var card = this;
-    var period = this.select.value;
-    if (this.controller) this.controller.abort();
-    var controller = new AbortController();
-    this.controller = controller;
-    if (!background) this.setState('loading', 'Loading…');
-    var headers = { Accept: 'application/json' };
+  async fetchJson(path, background, signal) {
+    const headers = { Accept: 'application/json' };
     // Polling is not user activity: the server does not count requests carrying this header.
     if (background) headers['X-Orgdash-Background'] = '1';
-    return fetch(this.url + '?period=' + encodeURIComponent(period), {
-      credentials: 'same-origin',
-      headers: headers,
-      signal: controller.signal
-    }).then(function (response) {
-      if (!response.ok) {
-        return response.json().catch(function () { return {}; }).then(function (body) {
-          var error = new Error(body.detail || ('The server answered ' + response.status + '.'));
-          error.status = response.status;
-          throw error;
-        });
-      }
-      return response.json();
-    }).then(function (data) {
-      if (controller !== card.controller) return;
-      var unchanged = background && card.data && card.data.computed_at === data.computed_at &&
-        card.data.period === data.period;
-      if (!unchanged) card.render(data);
-      updateComputedLine();
-    }).catch(function (error) {
-      if (error.name === 'AbortError' || controller !== card.controller) return;
-      if (background && card.data) return;  // keep showing the last figures; the next poll retries
-      var message = error.status === 401 || error.status === 403
-        ? 'Your session has ended. Reload the page to log in again.'
-        : 'Could not load the figures. ' + (error.message || '');
-      card.setState('error', message);
-    });
-  };
+    const response = await fetch(path, { credentials: 'same-origin', headers, signal });
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      const error = new Error(body.detail || `The server answered ${response.status}.`);
+      error.status = response.status;
+      throw error;
+    }
+    return response.json();
+  }
 
-  ChartCard.prototype.render = function (data) {
-    this.data = data;
-    var points = data.series;
-    this.ranges.forEach(function (node) { node.textContent = '(' + formatRange(data.start, data.end) + ')'; });
-    if (this.total) this.total.textContent = numberFormat.format(data.total_active_users);
-    this.drawChart(points);
-    this.fillTable(points);
-    var empty = points.every(function (point) { return point.active_users === 0; });
+  async load(background) {
+    if (this.controller) this.controller.abort();
+    const controller = new AbortController();
+    this.controller = controller;
+    if (!background) this.setState('loading', 'Loading…');
+    try {
+      const data = await this.request(background, controller.signal);
+      if (controller !== this.controller) return;
+      const unchanged = background && this.data && this.data.key === data.key &&
+        this.data.computed_at === data.computed_at;
+      if (!unchanged) this.render(data);
+      updateComputedLine();
+    } catch (error) {
+      if (error.name === 'AbortError' || controller !== this.controller) return;
+      if (background && this.data) return;  // keep showing the last figures; the next poll retries
+      const message = error.status === 401 || error.status === 403
+        ? 'Your session has ended. Reload the page to log in again.'
+        : `Could not load the figures. ${error.message || ''}`;
+      this.setState('error', message);
+    }
+  }
+
+  showRange(data) {
+    this.ranges.forEach((node) => { node.textContent = `(${formatRange(data.start, data.end)})`; });
+  }
+
+  settle(data, empty, emptyMessage) {
     if (data.computed_at === null) {
       this.setState('pending', 'The figures are being computed; they appear here within a minute.');
     } else if (empty) {
-      this.setState('empty', 'No activity in this period yet.');
+      this.setState('empty', emptyMessage);
     } else {
       this.setState('ready', '');
     }
-  };
+  }
+}
 
-  ChartCard.prototype.drawChart = function (points) {
-    var card = this;
-    var dense = points.length > 62;
-    if (this.chart) {
-      var dataset = this.chart.data.datasets[0];
-      dataset.data = points;
-      dataset.pointRadius = dense ? 0 : 2.5;
+// --- Engagement tiles ----------------------------------------------------------------------------
+
+class KpiCard extends Card {
+  constructor(element) {
+    super(element);
+    this.url = app.dataset.engagementUrl;
+  }
+
+  async request(background, signal) {
+    const data = await this.fetchJson(this.url, background, signal);
+    return { ...data, key: 'engagement' };
+  }
+
+  render(data) {
+    this.data = data;
+    for (const name of ['dau', 'wau', 'mau', 'stickiness']) {
+      const tile = this.element.querySelector(`[data-kpi="${name}"]`);
+      const now = data[name];
+      const before = data.previous[name];
+      const isRatio = name === 'stickiness';
+      tile.querySelector('[data-value]').textContent = isRatio ? percentFormat.format(now) : numberFormat.format(now);
+      const change = tile.querySelector('[data-change]');
+      const delta = isRatio ? Math.round((now - before) * 1000) / 10 : now - before;
+      const direction = delta > 0 ? 'up' : delta < 0 ? 'down' : 'flat';
+      const amount = isRatio ? `${Math.abs(delta).toFixed(1)} pts` : numberFormat.format(Math.abs(delta));
+      const was = isRatio ? percentFormat.format(before) : numberFormat.format(before);
+      change.className = `kpi-change is-${direction}`;
+      change.textContent = direction === 'flat'
+        ? `No change vs 30 days earlier (${was})`
+        : `${direction === 'up' ? '▲' : '▼'} ${amount} vs 30 days earlier (${was})`;
+      change.setAttribute('aria-label', direction === 'flat'
+        ? `No change against 30 days earlier, ${was}`
+        : `${direction === 'up' ? 'Up' : 'Down'} ${amount} against 30 days earlier, ${was}`);
+    }
+    this.settle(data, data.mau === 0, 'No activity in the last 30 days yet.');
+    if (this.element.dataset.state === 'empty') this.overlay.hidden = false;
+  }
+}
+
+// --- Charts ----------------------------------------------------------------------------------------
+
+function isPartial(point, data, interval) {
+  if (interval === 'day') return point.date === data.end;
+  return Boolean(point.partial) && point.date <= data.end && parseDay(point.date) > parseDay(data.start);
+}
+
+class ChartCard extends Card {
+  constructor(element, options) {
+    super(element);
+    this.url = options.url;
+    this.kind = options.kind;
+    this.color = options.color;
+    this.choice = options.choice;
+    this.select = element.querySelector('[data-period]');
+    this.canvas = element.querySelector('[data-canvas]');
+    this.tooltip = element.querySelector('[data-tooltip]');
+    this.rows = element.querySelector('[data-rows]');
+    this.head = element.querySelector('[data-head]');
+    this.total = element.querySelector('[data-total]');
+    this.chart = null;
+    this.select.value = choices[this.choice];
+    this.select.addEventListener('change', () => {
+      remember(this.choice, this.select.value);
+      this.periodChanged();
+      this.load(false);
+    });
+  }
+
+  periodChanged() {}
+
+  get interval() { return 'day'; }
+
+  get view() { return 'total'; }
+
+  async request(background, signal) {
+    const period = this.select.value;
+    const data = await this.fetchJson(`${this.url}?period=${encodeURIComponent(period)}`, background, signal);
+    return { ...data, key: `${period}` };
+  }
+
+  render(data) {
+    this.data = data;
+    this.showRange(data);
+    if (this.total) this.total.textContent = numberFormat.format(data.total_active_users);
+    const datasets = this.datasets(data);
+    this.drawChart(datasets);
+    this.fillTable(data, datasets);
+    const empty = datasets.every((set) => set.points.every((point) => point.active_users === 0));
+    this.settle(data, empty, 'No activity in this period yet.');
+  }
+
+  datasets(data) {
+    const label = this.kind === 'summary' ? 'Unique active users since the start' : 'Active users';
+    return [{ label, color: this.color, points: data.series }];
+  }
+
+  drawChart(datasets) {
+    const card = this;
+    const data = this.data;
+    const interval = this.interval;
+    const stacked = datasets.length > 1;
+    const dense = datasets[0].points.length > 62;
+    // Today's point (the current week or month) is partial: drawn hollow at the end of a dashed
+    // segment, so a day that is not over does not read as a drop.
+    const points = datasets[0].points;
+    const partialIndex = card.kind === 'summary' ? -1 : points.findIndex((point) => isPartial(point, data, interval));
+    const partial = (ctx) => partialIndex >= 0 && ctx.dataIndex === partialIndex;
+    const config = datasets.map((set, index) => ({
+      label: set.label,
+      data: set.points,
+      parsing: { xAxisKey: 'date', yAxisKey: 'active_users' },
+      borderColor: set.color,
+      borderWidth: 2,
+      pointRadius: (ctx) => (partial(ctx) ? 4 : dense ? 0 : 2.5),
+      pointHoverRadius: 5,
+      pointBackgroundColor: (ctx) => (partial(ctx) ? '#fff' : set.color),
+      pointBorderColor: set.color,
+      pointHoverBorderColor: '#fff',
+      pointHoverBorderWidth: 2,
+      segment: { borderDash: (ctx) => (partialIndex >= 0 && ctx.p1DataIndex === partialIndex ? [5, 4] : undefined) },
+      cubicInterpolationMode: 'monotone',
+      fill: stacked ? (index === 0 ? 'origin' : '-1') : 'origin',
+      hidden: set.hidden,
+      backgroundColor: stacked ? `${set.color}55` : (ctx) => {
+        const area = ctx.chart.chartArea;
+        if (!area) return 'transparent';
+        const gradient = ctx.chart.ctx.createLinearGradient(0, area.top, 0, area.bottom);
+        gradient.addColorStop(0, `${set.color}40`);
+        gradient.addColorStop(1, `${set.color}05`);
+        return gradient;
+      },
+    }));
+    if (this.chart && this.chart.data.datasets.length === config.length && this.chart.$stacked === stacked) {
+      config.forEach((set, index) => Object.assign(this.chart.data.datasets[index], set));
+      this.chart.options.scales.x.time.unit = interval === 'day' ? undefined : interval;
       this.chart.update();
       return;
     }
-    var context = this.canvas.getContext('2d');
-    this.chart = new window.Chart(context, {
+    if (this.chart) this.chart.destroy();
+    this.chart = new window.Chart(this.canvas.getContext('2d'), {
       type: 'line',
-      data: {
-        datasets: [{
-          label: this.kind === 'summary' ? 'Unique active users since the start' : 'Active users',
-          data: points,
-          parsing: { xAxisKey: 'date', yAxisKey: 'active_users' },
-          borderColor: this.color,
-          borderWidth: 2,
-          pointRadius: dense ? 0 : 2.5,
-          pointHoverRadius: 5,
-          pointBackgroundColor: this.color,
-          pointHoverBorderColor: '#fff',
-          pointHoverBorderWidth: 2,
-          cubicInterpolationMode: 'monotone',
-          fill: 'origin',
-          backgroundColor: function (ctx) {
-            var area = ctx.chart.chartArea;
-            if (!area) return 'transparent';
-            var gradient = ctx.chart.ctx.createLinearGradient(0, area.top, 0, area.bottom);
-            gradient.addColorStop(0, card.color + '40');
-            gradient.addColorStop(1, card.color + '05');
-            return gradient;
-          }
-        }]
-      },
+      data: { datasets: config },
       options: {
         responsive: true,
         maintainAspectRatio: false,
@@ -183,12 +306,13 @@
         scales: {
           x: {
             type: 'time',
-            time: { minUnit: 'day', tooltipFormat: 'MMM d, yyyy' },
+            time: { minUnit: 'day', unit: interval === 'day' ? undefined : interval, isoWeekday: true },
             grid: { display: false },
             border: { color: cssVar('--line', '#dde1e8') },
-            ticks: { color: cssVar('--muted', '#5b6478'), maxRotation: 0, autoSkipPadding: 20 }
+            ticks: { color: cssVar('--muted', '#5b6478'), maxRotation: 0, autoSkipPadding: 20 },
           },
           y: {
+            stacked,
             beginAtZero: true,
             grace: '8%',
             border: { display: false },
@@ -196,108 +320,297 @@
             ticks: {
               color: cssVar('--muted', '#5b6478'),
               precision: 0,
-              callback: function (value) { return numberFormat.format(value); }
-            }
-          }
+              callback: (value) => numberFormat.format(value),
+            },
+          },
         },
         plugins: {
           legend: { display: false },
-          tooltip: { enabled: false, external: function (ctx) { card.showTooltip(ctx); } }
-        }
-      }
+          tooltip: { enabled: false, external: (ctx) => card.showTooltip(ctx) },
+        },
+      },
     });
-  };
+    this.chart.$stacked = stacked;
+  }
 
-  ChartCard.prototype.showTooltip = function (context) {
-    var tooltip = context.tooltip;
-    var box = this.tooltip;
+  showTooltip(context) {
+    const { tooltip } = context;
+    const box = this.tooltip;
     if (!tooltip || tooltip.opacity === 0 || !tooltip.dataPoints || !tooltip.dataPoints.length) {
       box.hidden = true;
       return;
     }
-    var point = tooltip.dataPoints[0].raw;
-    var day = parseDay(point.date);
-    var what = this.kind === 'summary' ? ' unique active users since ' + formatDay(this.data.start)
-      : (point.active_users === 1 ? ' active user' : ' active users');
+    const first = tooltip.dataPoints[0].raw;
+    const partial = this.kind !== 'summary' && isPartial(first, this.data, this.interval);
     box.textContent = '';
-    var title = document.createElement('div');
+    const title = document.createElement('div');
     title.className = 'chart-tooltip-date';
-    title.textContent = weekdayFormat.format(day) + ', ' + dayFormat.format(day);
-    var value = document.createElement('div');
-    value.className = 'chart-tooltip-value';
-    var number = document.createElement('strong');
-    number.textContent = numberFormat.format(point.active_users);
-    value.appendChild(number);
-    value.appendChild(document.createTextNode(what));
+    title.textContent = formatBucket(first.date, this.interval) + (partial ? ' (so far)' : '');
     box.appendChild(title);
-    box.appendChild(value);
+    for (const item of tooltip.dataPoints) {
+      const point = item.raw;
+      const value = document.createElement('div');
+      value.className = 'chart-tooltip-value';
+      const number = document.createElement('strong');
+      number.textContent = numberFormat.format(point.active_users);
+      value.appendChild(number);
+      let what;
+      if (this.kind === 'summary') what = ` unique active users since ${formatDay(this.data.start)}`;
+      else if (tooltip.dataPoints.length > 1) what = ` ${item.dataset.label}`;
+      else what = point.active_users === 1 ? ' active user' : ' active users';
+      value.appendChild(document.createTextNode(what));
+      box.appendChild(value);
+    }
     box.hidden = false;
-    var area = context.chart.chartArea;
-    var width = box.offsetWidth;
-    var left = Math.min(Math.max(tooltip.caretX - width / 2, area.left), area.right - width);
-    var top = tooltip.caretY - box.offsetHeight - 12;
+    const area = context.chart.chartArea;
+    const width = box.offsetWidth;
+    const left = Math.min(Math.max(tooltip.caretX - width / 2, area.left), area.right - width);
+    let top = tooltip.caretY - box.offsetHeight - 12;
     if (top < 0) top = tooltip.caretY + 12;
-    box.style.transform = 'translate(' + Math.round(left) + 'px, ' + Math.round(top) + 'px)';
-  };
+    box.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
+  }
 
-  ChartCard.prototype.fillTable = function (points) {
-    var fragment = document.createDocumentFragment();
-    points.forEach(function (point) {
-      var row = document.createElement('tr');
-      var date = document.createElement('td');
-      var time = document.createElement('time');
+  fillTable(data, datasets) {
+    const interval = this.interval;
+    if (this.head && this.kind !== 'summary') {
+      const row = document.createElement('tr');
+      const headers = [interval === 'day' ? 'Date' : interval === 'week' ? 'Week' : 'Month',
+        ...datasets.map((set) => (datasets.length > 1 ? set.label : 'Active users'))];
+      for (const text of headers) {
+        const cell = document.createElement('th');
+        cell.scope = 'col';
+        cell.textContent = text;
+        row.appendChild(cell);
+      }
+      this.head.replaceChildren(row);
+    }
+    const fragment = document.createDocumentFragment();
+    datasets[0].points.forEach((point, index) => {
+      const row = document.createElement('tr');
+      const date = document.createElement('td');
+      const time = document.createElement('time');
       time.dateTime = point.date;
-      time.textContent = formatDay(point.date);
+      time.textContent = interval === 'day' ? formatDay(point.date) : formatBucket(point.date, interval);
       date.appendChild(time);
-      var value = document.createElement('td');
-      value.textContent = numberFormat.format(point.active_users);
+      if (this.kind !== 'summary' && isPartial(point, data, interval)) {
+        date.appendChild(document.createTextNode(' (so far)'));
+      } else if (point.partial) {
+        date.appendChild(document.createTextNode(` (from ${formatDay(data.start)})`));
+      }
       row.appendChild(date);
-      row.appendChild(value);
+      for (const set of datasets) {
+        const value = document.createElement('td');
+        value.textContent = numberFormat.format(set.points[index].active_users);
+        row.appendChild(value);
+      }
       fragment.appendChild(row);
     });
     this.rows.replaceChildren(fragment);
-  };
+  }
+}
 
-  var cards = [
-    new ChartCard(app.querySelector('[data-chart="summary"]'), {
-      url: app.dataset.summaryUrl, kind: 'summary', color: '#2b59c3'
-    }),
-    new ChartCard(app.querySelector('[data-chart="timeseries"]'), {
-      url: app.dataset.timeseriesUrl, kind: 'timeseries', color: '#c77c00'
-    })
-  ];
-
-  function updateComputedLine() {
-    var times = cards.map(function (card) { return card.data && card.data.computed_at; }).filter(Boolean);
-    if (!cards.some(function (card) { return card.data; })) return;
-    computedLine.textContent = '';
-    if (!times.length) {
-      computedLine.textContent = 'The figures have not been computed yet.';
-      return;
+class OverTimeCard extends ChartCard {
+  constructor(element, options) {
+    super(element, options);
+    this.download = element.querySelector('[data-download]');
+    this.legend = element.querySelector('[data-legend]');
+    this.partialNote = element.querySelector('[data-partial-note]');
+    this.subtitle = element.querySelector('[data-subtitle]');
+    this.hiddenSurfaces = new Set();
+    for (const [group, name] of [['[data-interval]', 'interval'], ['[data-view]', 'view']]) {
+      const fieldset = element.querySelector(group);
+      fieldset.querySelector(`input[value="${choices[name]}"]`).checked = true;
+      fieldset.addEventListener('change', (event) => {
+        remember(name, event.target.value);
+        this.load(false);
+      });
     }
-    var latest = new Date(times.sort().pop());
-    var when = document.createElement('time');
-    when.dateTime = latest.toISOString();
-    when.title = latest.toString();
-    when.textContent = relativeTime(latest);
-    computedLine.appendChild(document.createTextNode('Figures computed '));
-    computedLine.appendChild(when);
-    computedLine.appendChild(document.createTextNode(' (' + timeFormat.format(latest) + ' UTC)'));
+    this.periodChanged();
   }
 
-  function poll() {
-    var pending = cards.some(function (card) { return card.data && card.data.computed_at === null; });
-    window.setTimeout(function () {
-      if (document.hidden) { poll(); return; }
-      Promise.all(cards.map(function (card) { return card.load(true); })).then(poll, poll);
-    }, pending ? POLL_PENDING_MS : POLL_MS);
+  get interval() { return this.element.querySelector('[data-interval] input:checked').value; }
+
+  get view() { return this.element.querySelector('[data-view] input:checked').value; }
+
+  periodChanged() {
+    this.download.href = `${app.dataset.exportUrl}?period=${encodeURIComponent(this.select.value)}`;
   }
 
-  if (!window.Chart) {
-    cards.forEach(function (card) { card.setState('error', 'The chart library could not be loaded.'); });
+  async request(background, signal) {
+    const period = encodeURIComponent(this.select.value);
+    const { interval, view } = this;
+    const base = `${this.url}?period=${period}&interval=${interval}`;
+    const key = `${period}:${interval}:${view}`;
+    if (view === 'total') return { ...(await this.fetchJson(base, background, signal)), key };
+    const answers = await Promise.all(
+      SURFACES.map((surface) => this.fetchJson(`${base}&surface=${surface.key}`, background, signal)),
+    );
+    const latest = answers.map((answer) => answer.computed_at).sort().pop();
+    return { ...answers[0], computed_at: latest, surfaces: answers.map((answer) => answer.series), key };
+  }
+
+  datasets(data) {
+    if (!data.surfaces) return super.datasets(data);
+    return SURFACES.map((surface, index) => ({
+      label: surface.label,
+      color: surface.color,
+      points: data.surfaces[index],
+      hidden: this.hiddenSurfaces.has(surface.key),
+    }));
+  }
+
+  render(data) {
+    super.render(data);
+    const interval = this.interval;
+    const words = { day: 'day', week: 'week', month: 'month' };
+    this.subtitle.textContent = data.surfaces
+      ? `Users active on each surface in each ${words[interval]} (stacked)`
+      : `How many users were active in each ${words[interval]}`;
+    const points = data.series;
+    const last = points[points.length - 1];
+    this.partialNote.hidden = !(last && isPartial(last, data, interval));
+    this.element.querySelector('[data-partial-unit]').textContent = words[interval];
+    this.renderLegend(Boolean(data.surfaces));
+  }
+
+  renderLegend(shown) {
+    this.legend.hidden = !shown;
+    if (!shown) return;
+    const buttons = SURFACES.map((surface, index) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'legend-item';
+      button.dataset.surface = surface.key;
+      const visible = !this.hiddenSurfaces.has(surface.key);
+      button.setAttribute('aria-pressed', String(visible));
+      const swatch = document.createElement('span');
+      swatch.className = 'legend-swatch';
+      swatch.style.background = surface.color;
+      swatch.setAttribute('aria-hidden', 'true');
+      button.append(swatch, document.createTextNode(surface.label));
+      button.addEventListener('click', () => {
+        const show = this.hiddenSurfaces.has(surface.key);
+        if (show) this.hiddenSurfaces.delete(surface.key);
+        else this.hiddenSurfaces.add(surface.key);
+        this.chart.setDatasetVisibility(index, show);
+        this.chart.update();
+        button.setAttribute('aria-pressed', String(show));
+      });
+      return button;
+    });
+    this.legend.replaceChildren(...buttons);
+  }
+}
+
+// --- Most active users ---------------------------------------------------------------------------
+
+class LeadersCard extends Card {
+  constructor(element) {
+    super(element);
+    this.url = app.dataset.topUsersUrl;
+    this.select = element.querySelector('[data-period]');
+    this.rows = element.querySelector('[data-rows]');
+    this.select.value = choices.top;
+    this.select.addEventListener('change', () => {
+      remember('top', this.select.value);
+      this.load(false);
+    });
+  }
+
+  async request(background, signal) {
+    const period = encodeURIComponent(this.select.value);
+    const data = await this.fetchJson(`${this.url}?period=${period}&limit=10`, background, signal);
+    return { ...data, key: period };
+  }
+
+  render(data) {
+    this.data = data;
+    this.showRange(data);
+    const fragment = document.createDocumentFragment();
+    data.results.forEach((entry, index) => {
+      const row = document.createElement('tr');
+      const rank = document.createElement('td');
+      rank.textContent = String(index + 1);
+      const name = document.createElement('td');
+      const link = document.createElement('a');
+      link.href = app.dataset.personUrl.replace('/0/', `/${entry.user.id}/`);
+      link.textContent = entry.user.name || entry.user.username || entry.user.email;
+      name.appendChild(link);
+      if (entry.user.name) {
+        const email = document.createElement('span');
+        email.className = 'muted leaders-email';
+        email.textContent = entry.user.email;
+        name.append(' ', email);
+      }
+      const days = document.createElement('td');
+      days.textContent = numberFormat.format(entry.days_active);
+      const last = document.createElement('td');
+      const time = document.createElement('time');
+      time.dateTime = entry.last_active;
+      time.textContent = formatDay(entry.last_active);
+      last.appendChild(time);
+      row.append(rank, name, days, last);
+      fragment.appendChild(row);
+    });
+    this.rows.replaceChildren(fragment);
+    this.settle(data, data.results.length === 0, 'Nobody was active in this period.');
+  }
+}
+
+// --- The page --------------------------------------------------------------------------------------
+
+const computedLine = app.querySelector('[data-computed]');
+let cards = [];
+
+function updateComputedLine() {
+  const times = cards.map((card) => card.data && card.data.computed_at).filter(Boolean);
+  if (!cards.some((card) => card.data)) return;
+  computedLine.textContent = '';
+  if (!times.length) {
+    computedLine.textContent = 'The figures have not been computed yet.';
     return;
   }
-  window.Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
-  Promise.all(cards.map(function (card) { return card.load(false); })).then(poll, poll);
+  const latest = new Date(times.sort().pop());
+  const when = document.createElement('time');
+  when.dateTime = latest.toISOString();
+  when.title = latest.toString();
+  when.textContent = relativeTime(latest);
+  computedLine.append('Figures computed ', when, ` (${timeFormat.format(latest)} UTC)`);
+}
+
+function poll() {
+  const pending = cards.some((card) => card.data && card.data.computed_at === null);
+  window.setTimeout(() => {
+    if (document.hidden) { poll(); return; }
+    Promise.all(cards.map((card) => card.load(true))).then(poll, poll);
+  }, pending ? POLL_PENDING_MS : POLL_MS);
+}
+
+function start() {
+  const kpis = new KpiCard(app.querySelector('[data-kpis]'));
+  const leaders = new LeadersCard(app.querySelector('[data-leaders]'));
+  if (!window.Chart) {
+    cards = [kpis, leaders];
+    for (const selector of ['[data-chart="summary"]', '[data-chart="timeseries"]']) {
+      const element = app.querySelector(selector);
+      element.setAttribute('data-state', 'error');
+      element.querySelector('[data-overlay-text]').textContent = 'The chart library could not be loaded.';
+    }
+  } else {
+    window.Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    cards = [
+      kpis,
+      new ChartCard(app.querySelector('[data-chart="summary"]'), {
+        url: app.dataset.summaryUrl, kind: 'summary', color: '#2b59c3', choice: 'summary',
+      }),
+      new OverTimeCard(app.querySelector('[data-chart="timeseries"]'), {
+        url: app.dataset.timeseriesUrl, kind: 'timeseries', color: '#c77c00', choice: 'period',
+      }),
+      leaders,
+    ];
+  }
+  Promise.all(cards.map((card) => card.load(false))).then(poll, poll);
   window.setInterval(updateComputedLine, 30000);
-})();
+}
+
+if (app) start();

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import ApiKey, Membership
 from activity import aggregates
 from activity.aggregates import refresh_activity
-from activity.models import ActivityDay, AggregateState, DailyActiveUsers, PeriodCumulative, PeriodTotal
+from activity.models import ActivityDay, AggregateState, DayFigures, MemberPeriodDays, PeriodFigures
 from activity.periods import today_utc
 from orgdash.api.authentication import generate_api_key
 from tests.conftest import login
@@ -22,7 +22,7 @@ ALLOWED = "Allowed values: 30d, 3m, 6m, 12m, all."
 
 
 def clear_aggregates():
-    for model in (DailyActiveUsers, PeriodCumulative, PeriodTotal, AggregateState):
+    for model in (DayFigures, PeriodFigures, MemberPeriodDays, AggregateState):
         model.objects.all().delete()
 
 
@@ -61,7 +61,7 @@ def test_summary_defaults_to_three_months_with_a_cumulative_daily_series(acme_ac
     response = admin_client.get(SUMMARY)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"period", "start", "end", "total_active_users", "series", "computed_at"}
+    assert set(body) == {"period", "start", "end", "total_active_users", "by_kind", "series", "computed_at"}
     assert body["period"] == "3m"
     assert body["end"] == today.isoformat()
     start = dt.date.fromisoformat(body["start"])
@@ -189,7 +189,11 @@ def test_openapi_schema_documents_both_endpoints(acme_client):
     assert response.status_code == 200
     schema = json.loads(response.content)
     for path, default, fields in (
-        ("/api/v1/activity/summary/", "3m", {"period", "start", "end", "total_active_users", "series", "computed_at"}),
+        (
+            "/api/v1/activity/summary/",
+            "3m",
+            {"period", "start", "end", "total_active_users", "by_kind", "series", "computed_at"},
+        ),
         ("/api/v1/activity/timeseries/", "6m", {"period", "start", "end", "series", "computed_at"}),
     ):
         operation = schema["paths"][path]["get"]

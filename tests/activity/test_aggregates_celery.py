@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import Membership
-from activity.models import ActivityDay, AggregateState, DailyActiveUsers, PeriodCumulative, PeriodTotal
+from activity.models import ActivityDay, AggregateState, DayFigures, MemberPeriodDays, PeriodFigures
 from activity.periods import PERIODS
 from activity.selectors import activity_summary, activity_timeseries
 from activity.tasks import refresh_all_organizations
@@ -30,7 +30,7 @@ def worker(committed):
 
 
 def _reset_aggregates():
-    for model in (DailyActiveUsers, PeriodCumulative, PeriodTotal, AggregateState):
+    for model in (DayFigures, PeriodFigures, MemberPeriodDays, AggregateState):
         model.objects.all().delete()
 
 

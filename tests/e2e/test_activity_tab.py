@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership
 from activity.aggregates import refresh_activity
-from activity.models import ActivityDay, AggregateState, DailyActiveUsers, PeriodCumulative, PeriodTotal
+from activity.models import ActivityDay, AggregateState, DayFigures, MemberPeriodDays, PeriodFigures
 from activity.periods import today_utc
 from orgdash.core.models import Organization
 from tests.conftest import PASSWORD
@@ -54,7 +54,7 @@ def acme_history(committed):
         ActivityDay.objects.filter(membership__in=members).delete()
         Membership.objects.filter(pk__in=[member.pk for member in members]).delete()
         get_user_model().objects.filter(pk__in=[member.user_id for member in members]).delete()
-        for model in (DailyActiveUsers, PeriodCumulative, PeriodTotal, AggregateState):
+        for model in (DayFigures, PeriodFigures, MemberPeriodDays, AggregateState):
             model.objects.all().delete()
     connection.set_schema_to_public()
 

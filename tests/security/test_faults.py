@@ -470,7 +470,7 @@ def _worker_blocked_in_refresh(maintenance) -> bool:
     row = maintenance.execute(
         """SELECT count(*) FROM pg_stat_activity
            WHERE datname = %s AND wait_event_type = 'Lock' AND query ILIKE %s""",
-        [database_name(), "%activity_dailyactiveusers%"],
+        [database_name(), "%activity_dayfigures%"],
     ).fetchone()
     return row[0] > 0
 
@@ -496,7 +496,7 @@ def test_worker_killed_mid_refresh_then_the_next_refresh_is_exact(fault_org):
     }
     with psycopg.connect(**params) as blocker, maintenance_connection() as maintenance:
         # The refresh takes its lock and consumes the dirty days, then waits on this table lock.
-        blocker.execute(f'LOCK TABLE "{fault_org.schema_name}".activity_dailyactiveusers IN ACCESS EXCLUSIVE MODE')
+        blocker.execute(f'LOCK TABLE "{fault_org.schema_name}".activity_dayfigures IN ACCESS EXCLUSIVE MODE')
         with celery_worker("fault-worker-2") as worker:
             _queue_refresh(fault_org)
             wait_until(lambda: _worker_blocked_in_refresh(maintenance), timeout=30, what="the refresh to block")

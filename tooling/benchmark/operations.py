@@ -19,7 +19,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tooling.benchmark import operations_hygiene, operations_people, operations_scim
+from tooling.benchmark import operations_hygiene, operations_insights, operations_people, operations_scim
 from tooling.benchmark.harness import PeakRss, Row, measure, measure_pair, ratio_of
 
 STATUS_SQL = """
@@ -607,6 +607,8 @@ OPERATIONS: list[tuple[str, Callable[[Context], list[Row]], bool]] = [
     ("person_activity", operations_people.person_activity, True),
     ("bulk_deactivate", operations_people.bulk_deactivate, True),
     ("seat_hygiene", operations_hygiene.seat_hygiene, True),
+    ("insights_endpoints", operations_insights.insights_endpoints, True),
+    ("insights_refresh", operations_insights.insights_refresh, False),
 ]
 
 
