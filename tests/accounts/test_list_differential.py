@@ -30,9 +30,9 @@ from accounts.api.serializers import user_representation
 from accounts.exports import CSV_HEADER, neutralize_formula
 from accounts.models import Membership, Role, Status
 from accounts.services import api_key_create, membership_add, user_get_or_create
-from activity.demo import delete_seeded, seed_demo
 from orgdash.core.services import organization_create
 from tests.conftest import host_of
+from tooling.demo import delete_seeded, seed_demo
 
 SLUG = "list-diff"
 SEEDED_PEOPLE = 300

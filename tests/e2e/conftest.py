@@ -19,9 +19,10 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.db import connection
+
+from orgdash.core.models import LoginThrottle
 
 BASE_DIR = Path(settings.BASE_DIR)
 ARTIFACTS = BASE_DIR / "test-artifacts"
@@ -120,7 +121,7 @@ def new_page(browser, live_server_port, django_db_blocker):
     log-ins never count towards locking the next test out (every browser comes from 127.0.0.1)."""
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
-        axes_reset()
+        LoginThrottle.objects.all().delete()
     contexts = []
 
     def open_page(viewport=None):
@@ -134,7 +135,7 @@ def new_page(browser, live_server_port, django_db_blocker):
         context.close()
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
-        axes_reset()
+        LoginThrottle.objects.all().delete()
 
 
 @pytest.fixture
