@@ -230,6 +230,7 @@ class Command(BaseCommand):
         # The stack uses this process's database and Redis (its de-duplication keys must describe
         # the same database the check reads).
         env["DJANGO_DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
+        env["DATABASE_URL"] = settings.DATABASE_URL
         env["REDIS_URL"] = settings.REDIS_URL
         env.pop("CELERY_BROKER_URL", None)
         subprocess.run(
