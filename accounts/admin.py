@@ -19,7 +19,9 @@ from django_tenants.utils import tenant_context
 from accounts import selectors, services
 from accounts.audit_services import staff_view_record
 from accounts.models import ApiKey, AuditEvent, Invite, Membership, Status
+from orgdash.core import admin as core_admin
 from orgdash.core.client_address import client_ip
+from orgdash.core.models import Organization, User
 
 MEMBERS_PAGE_ROWS = 200
 
@@ -256,8 +258,6 @@ def _organizations_sql(user_id_sql: str, user_id_params: list) -> tuple[str, lis
     """One SQL expression listing '<org name> (<role>, <state>)' for a user over every org schema.
 
     A UNION ALL over the orgs' schemas: fine for the modest number of orgs of an instance."""
-    from orgdash.core.models import Organization
-
     parts, params = [], []
     for schema_name, name in Organization.objects.exclude(schema_name="public").values_list("schema_name", "name"):
         parts.append(
@@ -304,3 +304,48 @@ class UserOrganizationsAdminMixin:
         if not labels:
             return "None"
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((label,) for label in labels)))
+
+
+# --- the shared admins, extended with what only accounts knows --------------------------------
+
+
+def _member_counts(organization: Organization) -> tuple[int, int]:
+    """(joined members, pending invites) read from the org's own schema."""
+    if organization.is_public:
+        return 0, 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE state = 'joined'), count(*) FILTER (WHERE state = 'invited') "
+            f'FROM "{organization.schema_name}".accounts_membership'
+        )
+        return cursor.fetchone()
+
+
+class OrganizationAdmin(OrganizationMembersAdminMixin, core_admin.OrganizationAdmin):
+    list_display = ("name", "slug", "primary_domain", "members", "pending_invites", "created_at")
+    readonly_fields = (*core_admin.OrganizationAdmin.readonly_fields, "members_page_link")
+
+    @admin.display(description="Members")
+    def members(self, obj):
+        return _member_counts(obj)[0]
+
+    @admin.display(description="Pending invites")
+    def pending_invites(self, obj):
+        return _member_counts(obj)[1]
+
+
+class UserAdmin(UserOrganizationsAdminMixin, core_admin.UserAdmin):
+    list_display = ("email", "username", "name", "organizations", "is_staff", "is_active", "date_joined")
+    readonly_fields = ("organization_memberships",)
+    fieldsets = (
+        core_admin.UserAdmin.fieldsets[0],
+        ("Organizations", {"fields": ("organization_memberships",)}),
+        *core_admin.UserAdmin.fieldsets[1:],
+    )
+
+
+# Registered by the core admin (loaded first: orgdash.core precedes accounts in INSTALLED_APPS).
+admin.site.unregister(Organization)
+admin.site.register(Organization, OrganizationAdmin)
+admin.site.unregister(User)
+admin.site.register(User, UserAdmin)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import ApiKey, AuditEvent, Invite, Membership, Role
 from accounts.selectors import memberships_by_email
 from orgdash.api.errors import Conflict
+from orgdash.core.keys import generate_api_key
 
 LAST_ADMIN_MESSAGE = "An organization must keep at least one active admin; make someone else admin first."
 MAX_INVITES_PER_REQUEST = 500
@@ -399,8 +400,6 @@ def api_key_create(
 ) -> tuple[ApiKey, str]:
     """A new key; the secret is returned once and only its hash is stored. ``membership=None``
     makes an org-level service key that can only report activity."""
-    from orgdash.api.authentication import generate_api_key
-
     secret, prefix, key_hash = generate_api_key()
     kind = ApiKey.Kind.PERSONAL if membership is not None else ApiKey.Kind.SERVICE
     api_key = ApiKey.objects.create(

@@ -3,7 +3,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
-from orgdash.core.auth import may_view_dashboard
+from accounts.auth import may_view_dashboard
 
 
 def org_admin_required(view):
