@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, AuditEvent, Invite, Membership, Role
 from accounts.selectors import memberships_by_email
+from orgdash.celery import queue_task
 from orgdash.core.keys import generate_api_key
 from orgdash.errors import Conflict, InvalidInput, NotFound
 
@@ -208,15 +209,15 @@ def _invite_expiry():
 
 
 def _queue_invite_email(invite: Invite, token: str) -> None:
-    from accounts.tasks import send_invite_email
-
     # The schema is captured now: the callback may run after the caller has left the tenant context.
     schema_name = connection.schema_name
     invite_id = invite.pk
 
     def queue():
-        send_invite_email.apply_async(
-            kwargs={"invite_id": invite_id, "token": token}, headers={"_schema_name": schema_name}
+        queue_task(
+            "accounts.tasks.send_invite_email",
+            kwargs={"invite_id": invite_id, "token": token},
+            headers={"_schema_name": schema_name},
         )
 
     # robust: a broker outage must not fail the request; the invite stays pending and can be resent.

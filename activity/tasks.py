@@ -4,12 +4,12 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from activity.aggregates import refresh_activity
 from activity.services import membership_stats_catch_up
+from orgdash.core.models import Organization
 
 logger = logging.getLogger(__name__)
 
@@ -18,8 +18,6 @@ logger = logging.getLogger(__name__)
 def refresh_all_organizations() -> int:
     """Beat's dispatcher: queues one independent refresh per organization, so a slow org never
     holds up the others. Returns how many were queued."""
-    from orgdash.core.models import Organization
-
     # A refresh still waiting when the next round is queued is redundant: let it expire.
     expires = max(settings.ORGDASH_ACTIVITY_REFRESH_SECONDS * 2, 60)
     queued = 0
@@ -42,32 +40,6 @@ def refresh_organization_activity(full: bool = False) -> str:
     caught_up = membership_stats_catch_up()
     result = refresh_activity(full=full)
     return f"{connection.schema_name}: {caught_up.members} members caught up; {result.describe()}"
-
-
-# At most one catch-up is queued per org in this many seconds; it runs at the end of them, so it
-# covers every batch ingested meanwhile.
-CATCH_UP_DELAY_SECONDS = 5
-CATCH_UP_CACHE_KEY = "activity:membership-catch-up-queued"  # the cache scopes keys by org
-
-
-def queue_membership_stats_catch_up() -> bool:
-    """Queues ``catch_up_membership_stats`` for the current org unless one is already waiting.
-    Called after an ingestion commits. Returns whether it queued one."""
-    if catch_up_membership_stats.app.conf.task_always_eager:
-        catch_up_membership_stats.delay()  # runs now: there is no queue to wait in
-        return True
-    try:
-        # The key lives exactly as long as the queued task waits: a batch that finds it set
-        # committed before the task starts, so the task sees it.
-        if not cache.add(CATCH_UP_CACHE_KEY, 1, timeout=CATCH_UP_DELAY_SECONDS):
-            return False
-        # Past beat's next round the task is redundant (the refresh catches up first): let it expire.
-        expires = CATCH_UP_DELAY_SECONDS + max(settings.ORGDASH_ACTIVITY_REFRESH_SECONDS, 60)
-        catch_up_membership_stats.apply_async(countdown=CATCH_UP_DELAY_SECONDS, expires=expires, retry=False)
-        return True
-    except Exception:  # Redis unreachable: beat's refresh catches up within a round
-        logger.warning("could not queue the members' catch-up of %s", connection.schema_name, exc_info=True)
-        return False
 
 
 @shared_task(name="activity.tasks.catch_up_membership_stats", acks_late=True)

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from activity import aggregates, selectors
 from activity.models import Period
 from activity.periods import ALLOWED_PERIODS_TEXT, PERIODS
+from activity.tasks import refresh_organization_activity
 
 
 class PeriodInput(serializers.Serializer):
@@ -87,8 +88,6 @@ class _AggregateView(APIView):
             if figures is not None:
                 return figures
         else:
-            from activity.tasks import refresh_organization_activity
-
             transaction.on_commit(refresh_organization_activity.delay)
         return selectors.activity_not_computed(period=period)
 
