@@ -58,6 +58,8 @@ loadtest: setup
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 clean: stop
 	rm -rf $(VENV) node_modules static/vendor .devdata

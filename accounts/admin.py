@@ -19,7 +19,9 @@ from django_tenants.utils import tenant_context
 from accounts import people_services, selectors, services
 from accounts.audit_services import staff_view_record
 from accounts.models import ApiKey, AuditEvent, Invite, Membership, Status
+from orgdash.core import admin as core_admin
 from orgdash.core.client_address import client_ip
+from orgdash.core.models import Organization, User
 
 MEMBERS_PAGE_ROWS = 200
 
@@ -256,8 +258,6 @@ def _organizations_sql(user_id_sql: str, user_id_params: list) -> tuple[str, lis
     """One SQL expression listing '<org name> (<role>, <state>)' for a user over every org schema.
 
     A UNION ALL over the orgs' schemas: fine for the modest number of orgs of an instance."""
-    from orgdash.core.models import Organization
-
     parts, params = [], []
     for schema_name, name in Organization.objects.exclude(schema_name="public").values_list("schema_name", "name"):
         parts.append(
@@ -310,3 +310,29 @@ class UserOrganizationsAdminMixin:
         if not labels:
             return "None"
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((label,) for label in labels)))
+
+
+# --- the shared admins, extended with what only accounts knows --------------------------------
+
+
+class OrganizationAdmin(OrganizationMembersAdminMixin, core_admin.OrganizationAdmin):
+    """The core's org list (figures from the public schema) plus each org's members page."""
+
+    readonly_fields = (*core_admin.OrganizationAdmin.readonly_fields, "members_page_link")
+
+
+class UserAdmin(UserOrganizationsAdminMixin, core_admin.UserAdmin):
+    list_display = ("email", "username", "name", "organizations", "is_staff", "is_active", "date_joined")
+    readonly_fields = ("organization_memberships",)
+    fieldsets = (
+        core_admin.UserAdmin.fieldsets[0],
+        ("Organizations", {"fields": ("organization_memberships",)}),
+        *core_admin.UserAdmin.fieldsets[1:],
+    )
+
+
+# Registered by the core admin (loaded first: orgdash.core precedes accounts in INSTALLED_APPS).
+admin.site.unregister(Organization)
+admin.site.register(Organization, OrganizationAdmin)
+admin.site.unregister(User)
+admin.site.register(User, UserAdmin)

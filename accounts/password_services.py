@@ -6,7 +6,7 @@ from accounts.login_protection import account_unlock
 from accounts.models import Membership
 from accounts.password_selectors import AUDIT_RESET
 from accounts.services import audit_record
-from accounts.tasks import send_password_reset_email
+from orgdash.celery import queue_task
 
 
 def password_reset_request(*, email: str, ip_address: str | None) -> None:
@@ -16,8 +16,10 @@ def password_reset_request(*, email: str, ip_address: str | None) -> None:
     schema_name = connection.schema_name  # the callback may run after the caller left the tenant
 
     def queue():
-        send_password_reset_email.apply_async(
-            kwargs={"email": email.strip().lower(), "ip_address": ip_address}, headers={"_schema_name": schema_name}
+        queue_task(
+            "accounts.tasks.send_password_reset_email",
+            kwargs={"email": email.strip().lower(), "ip_address": ip_address},
+            headers={"_schema_name": schema_name},
         )
 
     # robust: a broker outage must not fail the request; the person can ask again.

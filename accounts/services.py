@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, AuditEvent, Invite, Membership, Role
 from accounts.selectors import memberships_by_email
-from orgdash.api.authentication import generate_api_key
-from orgdash.api.errors import Conflict
+from orgdash.celery import queue_task
+from orgdash.core.keys import generate_api_key
+from orgdash.errors import Conflict, InvalidInput, NotFound
 
 LAST_ADMIN_MESSAGE = "An organization must keep at least one active admin; make someone else admin first."
 MAX_INVITES_PER_REQUEST = 500
@@ -30,7 +31,7 @@ class MembershipStateError(Conflict):
     """The action does not apply to the membership in its current state (e.g. deactivating an invite)."""
 
 
-class InviteNotPending(Exception):
+class InviteNotPending(NotFound):
     """The membership is not a pending invite (already accepted, cancelled or never an invite)."""
 
 
@@ -143,7 +144,7 @@ def membership_change_role(
     *, membership: Membership, role: str, actor=None, ip_address: str | None = None
 ) -> Membership:
     if role not in Role.values:
-        raise ValidationError({"role": [f"'{role}' is not a role; use one of {', '.join(Role.values)}."]})
+        raise InvalidInput(errors={"role": [f"'{role}' is not a role; use one of {', '.join(Role.values)}."]})
     membership = _lock_for_admin_change(membership.pk)
     if membership.role == role:
         return membership
@@ -247,15 +248,15 @@ def _invite_expiry():
 
 
 def _queue_invite_email(invite: Invite, token: str) -> None:
-    from accounts.tasks import send_invite_email
-
     # The schema is captured now: the callback may run after the caller has left the tenant context.
     schema_name = connection.schema_name
     invite_id = invite.pk
 
     def queue():
-        send_invite_email.apply_async(
-            kwargs={"invite_id": invite_id, "token": token}, headers={"_schema_name": schema_name}
+        queue_task(
+            "accounts.tasks.send_invite_email",
+            kwargs={"invite_id": invite_id, "token": token},
+            headers={"_schema_name": schema_name},
         )
 
     # robust: a broker outage must not fail the request; the invite stays pending and can be resent.
@@ -263,7 +264,7 @@ def _queue_invite_email(invite: Invite, token: str) -> None:
 
 
 def normalize_emails(emails) -> list[str]:
-    """Stripped, lower-cased, de-duplicated; raises ValidationError naming every invalid address."""
+    """Stripped, lower-cased, de-duplicated; raises InvalidInput naming every invalid address."""
     if isinstance(emails, str):
         emails = [emails]
     cleaned, invalid = [], []
@@ -278,11 +279,11 @@ def normalize_emails(emails) -> list[str]:
     if invalid:
         names = ", ".join(f"'{email}'" for email in invalid)
         noun = "is not a valid e-mail address" if len(invalid) == 1 else "are not valid e-mail addresses"
-        raise ValidationError({"emails": [f"{names} {noun}; no invites were sent."]})
+        raise InvalidInput(errors={"emails": [f"{names} {noun}; no invites were sent."]})
     if not cleaned:
-        raise ValidationError({"emails": ["Give at least one e-mail address."]})
+        raise InvalidInput(errors={"emails": ["Give at least one e-mail address."]})
     if len(cleaned) > MAX_INVITES_PER_REQUEST:
-        raise ValidationError({"emails": [f"At most {MAX_INVITES_PER_REQUEST} addresses at once."]})
+        raise InvalidInput(errors={"emails": [f"At most {MAX_INVITES_PER_REQUEST} addresses at once."]})
     return list(dict.fromkeys(cleaned))
 
 
@@ -298,7 +299,7 @@ def _skip_reason(existing: Membership) -> str:
 def invite_create(*, emails, role: str = Role.MEMBER, actor=None, ip_address: str | None = None) -> InviteResult:
     """Invites every address that is not already a member or invited; all or nothing on bad input."""
     if role not in Role.values:
-        raise ValidationError({"role": [f"'{role}' is not a role; use one of {', '.join(Role.values)}."]})
+        raise InvalidInput(errors={"role": [f"'{role}' is not a role; use one of {', '.join(Role.values)}."]})
     emails = normalize_emails(emails)
     existing = memberships_by_email(emails)
     result = InviteResult()

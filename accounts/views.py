@@ -11,6 +11,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.generic import FormView, TemplateView
 
 from accounts import password_services, services
+from accounts.auth import is_org_admin, may_view_dashboard, membership_of
+from accounts.decorators import org_admin_required
 from accounts.forms import (
     InviteLoginForm,
     InviteSignupForm,
@@ -21,9 +23,7 @@ from accounts.forms import (
 from accounts.login_protection import blocked_response, password_reset_request_record
 from accounts.password_selectors import resettable_membership
 from accounts.tokens import password_reset_token
-from orgdash.core.auth import is_org_admin, may_view_dashboard, membership_of
 from orgdash.core.client_address import client_ip
-from orgdash.core.decorators import org_admin_required
 
 
 class OrgLoginView(auth_views.LoginView):
@@ -120,7 +120,7 @@ INVITE_ERRORS = {
     "expired": (410, "This invite link has expired", "Ask an admin of the organization to send you a new invite."),
     "already_member": (404, "You are already a member", "Log in to the organization instead."),
 }
-MEMBERSHIP_BACKEND = "orgdash.core.auth.OrganizationMembershipBackend"
+MEMBERSHIP_BACKEND = "accounts.auth.OrganizationMembershipBackend"
 
 
 def _invite_error(request, reason: str):

@@ -4,7 +4,7 @@ from django.shortcuts import render
 
 from accounts.api.audit import AuditPagination
 from accounts.audit_selectors import audit_actions
-from orgdash.core.decorators import org_admin_required
+from accounts.decorators import org_admin_required
 
 
 @org_admin_required

@@ -12,11 +12,11 @@ from django.views.decorators.cache import never_cache
 
 from accounts import people_selectors, people_services, selectors, services
 from accounts.api.serializers import invite_delivery
+from accounts.auth import is_org_admin, membership_of
+from accounts.decorators import org_admin_required
 from accounts.forms import ApiKeyForm, ProfileForm
 from accounts.models import ApiKey, Role, Status
-from accounts.views import client_ip
-from orgdash.core.auth import is_org_admin, membership_of
-from orgdash.core.decorators import org_admin_required
+from orgdash.core.client_address import client_ip
 
 
 @org_admin_required

@@ -59,6 +59,7 @@ from activity.models import (
     PeriodFigures,
 )
 from activity.periods import PERIODS, Window, period_window, today_utc
+from orgdash.core.models import Organization
 
 logger = logging.getLogger(__name__)
 
@@ -208,8 +209,6 @@ def activity_is_small(*, limit: int = 20_000) -> bool:
 def organization_created_day() -> dt.date:
     created_at = getattr(connection.tenant, "created_at", None)
     if created_at is None:
-        from orgdash.core.models import Organization
-
         created_at = Organization.objects.get(schema_name=connection.schema_name).created_at
     return created_at.astimezone(dt.UTC).date()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -17,22 +16,10 @@ from accounts.models import Membership
 from activity.aggregates import refresh_activity
 from activity.services import membership_stats_catch_up
 from orgdash.core.changes import change_clock, changed_organizations, organization_change_seen
-from orgdash.core.selectors import RefreshTarget, organization_member_count, organizations_to_refresh
+from orgdash.core.selectors import RefreshTarget, organizations_to_refresh
 from orgdash.core.services import organization_stats_record
 
 ACTIVE_WINDOW = dt.timedelta(days=30)
-
-
-def refresh_queue(*, members: int) -> str:
-    """Big orgs' per-org tasks have a queue of their own, so they never hold up the small ones."""
-    if members >= settings.ORGDASH_LARGE_ORG_MEMBERS:
-        return settings.ORGDASH_LARGE_ORG_QUEUE
-    return settings.CELERY_TASK_DEFAULT_QUEUE
-
-
-def current_organization_queue() -> str:
-    """The queue of the current org's per-org tasks (by its members at its last refresh)."""
-    return refresh_queue(members=organization_member_count(schema_name=connection.schema_name))
 
 
 def refresh_round(*, now: dt.datetime | None = None) -> list[RefreshTarget]:

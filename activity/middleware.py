@@ -21,10 +21,10 @@ from django.conf import settings
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
+from accounts.auth import membership_of
 from accounts.models import Membership
 from activity.models import ActivityKind
 from activity.recording import recorder
-from orgdash.core.auth import membership_of
 
 logger = logging.getLogger(__name__)
 

@@ -27,14 +27,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import Membership
 from activity.models import ActivityDay, ActivityDirtyDay, ActivityDirtyMembers, ActivityKind, Run
+from orgdash.celery import app as celery_app
+from orgdash.celery import queue_task
 from orgdash.core.changes import organization_changed
+from orgdash.core.selectors import organization_member_count
 
 logger = logging.getLogger(__name__)
 
@@ -286,11 +291,56 @@ def _write_events(*, schema: str, names: list[str], kinds: list[int], times: lis
 
 
 def _queue_catch_up(schema: str) -> None:
-    from activity.tasks import queue_membership_stats_catch_up  # the tasks module imports this one
-
     organization_changed(schema=schema)  # the org's next refresh round visits it
     with schema_context(schema):  # the task is queued for the org whose schema is current
         queue_membership_stats_catch_up()
+
+
+# At most one catch-up is queued per org in this many seconds; it runs at the end of them, so it
+# covers every batch ingested meanwhile.
+CATCH_UP_DELAY_SECONDS = 5
+CATCH_UP_CACHE_KEY = "activity:membership-catch-up-queued"  # the cache scopes keys by org
+
+
+CATCH_UP_TASK = "activity.tasks.catch_up_membership_stats"
+
+
+def refresh_queue(*, members: int) -> str:
+    """Big orgs' per-org tasks have a queue of their own, so they never hold up the small ones."""
+    if members >= settings.ORGDASH_LARGE_ORG_MEMBERS:
+        return settings.ORGDASH_LARGE_ORG_QUEUE
+    return settings.CELERY_TASK_DEFAULT_QUEUE
+
+
+def current_organization_queue() -> str:
+    """The queue of the current org's per-org tasks (by its members at its last refresh)."""
+    return refresh_queue(members=organization_member_count(schema_name=connection.schema_name))
+
+
+def queue_membership_stats_catch_up() -> bool:
+    """Queues ``catch_up_membership_stats`` for the current org unless one is already waiting.
+    Called after an ingestion commits. Returns whether it queued one."""
+    if celery_app.conf.task_always_eager:
+        queue_task(CATCH_UP_TASK)  # runs now: there is no queue to wait in
+        return True
+    try:
+        # The key lives exactly as long as the queued task waits: a batch that finds it set
+        # committed before the task starts, so the task sees it.
+        if not cache.add(CATCH_UP_CACHE_KEY, 1, timeout=CATCH_UP_DELAY_SECONDS):
+            return False
+        # Past beat's next round the task is redundant (the refresh catches up first): let it expire.
+        expires = CATCH_UP_DELAY_SECONDS + max(settings.ORGDASH_ACTIVITY_REFRESH_SECONDS, 60)
+        queue_task(
+            CATCH_UP_TASK,
+            countdown=CATCH_UP_DELAY_SECONDS,
+            expires=expires,
+            retry=False,
+            queue=current_organization_queue(),
+        )
+        return True
+    except Exception:  # Redis unreachable: beat's refresh catches up within a round
+        logger.warning("could not queue the members' catch-up of %s", connection.schema_name, exc_info=True)
+        return False
 
 
 # --- Members' figures after ingestion --------------------------------------------------------

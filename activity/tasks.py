@@ -4,12 +4,11 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from activity.dispatch import current_organization_queue, organization_refresh, refresh_queue, refresh_round
-from activity.services import membership_stats_catch_up
+from activity.dispatch import organization_refresh, refresh_round
+from activity.services import membership_stats_catch_up, refresh_queue
 
 logger = logging.getLogger(__name__)
 
@@ -37,34 +36,6 @@ def refresh_organization_activity(full: bool = False) -> str:
     if connection.schema_name == get_public_schema_name():
         raise RuntimeError("refresh_organization_activity must be queued inside an organization's context")
     return organization_refresh(full=full)
-
-
-# At most one catch-up is queued per org in this many seconds; it runs at the end of them, so it
-# covers every batch ingested meanwhile.
-CATCH_UP_DELAY_SECONDS = 5
-CATCH_UP_CACHE_KEY = "activity:membership-catch-up-queued"  # the cache scopes keys by org
-
-
-def queue_membership_stats_catch_up() -> bool:
-    """Queues ``catch_up_membership_stats`` for the current org unless one is already waiting.
-    Called after an ingestion commits. Returns whether it queued one."""
-    if catch_up_membership_stats.app.conf.task_always_eager:
-        catch_up_membership_stats.delay()  # runs now: there is no queue to wait in
-        return True
-    try:
-        # The key lives exactly as long as the queued task waits: a batch that finds it set
-        # committed before the task starts, so the task sees it.
-        if not cache.add(CATCH_UP_CACHE_KEY, 1, timeout=CATCH_UP_DELAY_SECONDS):
-            return False
-        # Past beat's next round the task is redundant (the refresh catches up first): let it expire.
-        expires = CATCH_UP_DELAY_SECONDS + max(settings.ORGDASH_ACTIVITY_REFRESH_SECONDS, 60)
-        catch_up_membership_stats.apply_async(
-            countdown=CATCH_UP_DELAY_SECONDS, expires=expires, retry=False, queue=current_organization_queue()
-        )
-        return True
-    except Exception:  # Redis unreachable: beat's refresh catches up within a round
-        logger.warning("could not queue the members' catch-up of %s", connection.schema_name, exc_info=True)
-        return False
 
 
 @shared_task(name="activity.tasks.catch_up_membership_stats", acks_late=True)

@@ -1,6 +1,6 @@
 from django.shortcuts import render
 
-from orgdash.core.decorators import org_admin_required
+from accounts.decorators import org_admin_required
 
 
 @org_admin_required

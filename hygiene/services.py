@@ -35,7 +35,7 @@ from hygiene.models import (
     UsageReport,
     UsageReportDelivery,
 )
-from orgdash.api.errors import Conflict
+from orgdash.errors import Conflict
 
 MAX_RECIPIENTS = 50
 

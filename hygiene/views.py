@@ -7,10 +7,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from accounts.decorators import org_admin_required
 from accounts.models import Role
 from hygiene import selectors, services
 from hygiene.models import AFTER_DAYS_MAX, AFTER_DAYS_MIN, WARN_DAYS_MAX, WARN_DAYS_MIN, ReportFrequency
-from orgdash.core.decorators import org_admin_required
 
 
 def _optional_url(name: str) -> str | None:

@@ -1,15 +1,16 @@
 """The SCIM token (``Authorization: Bearer``), the only credential ``/scim/v2/`` accepts.
 
 Personal and service keys and browser sessions are refused here, as the SCIM token is refused
-everywhere else (``orgdash.api.authentication``).
+everywhere else (``accounts.api.authentication``).
 """
 
 from django.db import connection
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import BasePermission
 
+from accounts.api.authentication import ApiKeyAuthentication, ApiKeyGuessCounter, ServicePrincipal
 from accounts.models import ApiKey
-from orgdash.api.authentication import ApiKeyAuthentication, ApiKeyGuessCounter, ServicePrincipal, hash_api_key
+from orgdash.core.keys import hash_api_key
 
 
 class ScimPrincipal(ServicePrincipal):

@@ -37,7 +37,7 @@ from accounts.services import (
     membership_deactivate,
     membership_reactivate,
 )
-from orgdash.api.errors import Conflict
+from orgdash.errors import Conflict
 from scim.models import ScimIdentity
 from scim.schema import RequestUser
 from scim.selectors import identity_of, user_resource
@@ -320,7 +320,7 @@ def _apply(membership: Membership, desired: Desired, ip_address: str | None) -> 
         try:
             membership_change_role(membership=membership, role=desired.role, actor=ACTOR, ip_address=ip_address)
         except Conflict as error:
-            raise ConflictException(detail=str(error.detail)) from error
+            raise ConflictException(detail=error.message) from error
     if desired.active is False:
         _set_active(membership, False, ip_address)
 
@@ -380,4 +380,4 @@ def _set_active(membership: Membership, active: bool, ip_address: str | None) ->
         elif membership.state == Membership.State.JOINED:
             membership_deactivate(membership=membership, actor=ACTOR, ip_address=ip_address)
     except Conflict as error:
-        raise ConflictException(detail=str(error.detail)) from error
+        raise ConflictException(detail=error.message) from error

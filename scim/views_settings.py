@@ -4,9 +4,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from accounts.decorators import org_admin_required
 from accounts.selectors import scim_token_current
 from accounts.services import scim_token_rotate
-from orgdash.core.decorators import org_admin_required
 
 
 @org_admin_required

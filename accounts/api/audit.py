@@ -13,10 +13,10 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import APIView
 
+from accounts.api.permissions import IsOrgAdmin
 from accounts.audit_selectors import audit_event_list, audit_event_rows
 from accounts.audit_services import audit_export_record
 from accounts.exports import neutralize_formula
-from orgdash.api.permissions import IsOrgAdmin
 
 CSV_HEADER = ["time", "actor", "action", "target", "ip_address", "details"]
 

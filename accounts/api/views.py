@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
+from accounts.api.permissions import IsOrgMember
 from accounts.api.serializers import (
     MAX_PAGE_SIZE,
     ApiKeyCreatedSerializer,
@@ -33,7 +34,6 @@ from accounts.api.serializers import (
 )
 from accounts.exports import csv_filename, users_csv_stream
 from accounts.models import ApiKey, Membership
-from orgdash.api.permissions import IsOrgMember
 from orgdash.core.client_address import client_ip
 
 

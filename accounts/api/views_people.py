@@ -6,10 +6,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import people_services, selectors
+from accounts.api.permissions import IsOrgMember
 from accounts.api.serializers import ErrorSerializer
 from accounts.models import Role, Status
-from accounts.views import client_ip
-from orgdash.api.permissions import IsOrgMember
+from orgdash.core.client_address import client_ip
 
 
 def _error(description: str) -> OpenApiResponse:

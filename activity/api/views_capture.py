@@ -8,13 +8,13 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.authentication import ServicePrincipal, SessionAuthentication
+from accounts.api.permissions import IsOrgAdmin, IsOrgMember
 from accounts.api.serializers import ErrorSerializer
 from activity.middleware import is_sdk_client, note_activity
 from activity.models import ActivityKind, Run
 from activity.recording import recorder
 from activity.services import MAX_EVENTS_PER_BATCH, activity_events_ingest, run_log
-from orgdash.api.authentication import ServicePrincipal, SessionAuthentication
-from orgdash.api.permissions import IsOrgAdmin, IsOrgMember
 
 # 10,000 events of long e-mail addresses fit well within this; anything bigger is refused unread.
 MAX_INGESTION_BODY_BYTES = 8 * 1024 * 1024

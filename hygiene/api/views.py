@@ -9,7 +9,6 @@ from rest_framework.views import APIView
 
 from accounts.api.serializers import ErrorSerializer
 from accounts.selectors import memberships_with_status
-from accounts.views import client_ip
 from hygiene import selectors, services
 from hygiene.api.serializers import (
     DormancyPolicySerializer,
@@ -19,6 +18,7 @@ from hygiene.api.serializers import (
     ReportSentSerializer,
     ReportSettingsSerializer,
 )
+from orgdash.core.client_address import client_ip
 
 
 def _error(description: str) -> OpenApiResponse:

@@ -1,4 +1,7 @@
-"""One error shape for the whole API: ``{"detail": "..."}`` plus ``"errors"`` for validation."""
+"""One error shape for the whole API: ``{"detail": "..."}`` plus ``"errors"`` for validation.
+
+The one place where domain errors (``orgdash.errors``) become HTTP statuses.
+"""
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -7,11 +10,23 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from orgdash import errors as domain
+
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state."
     default_code = "conflict"
+
+
+def _from_domain(exc: domain.DomainError) -> exceptions.APIException:
+    if isinstance(exc, domain.InvalidInput):
+        return exceptions.ValidationError(exc.errors, code=exc.code)
+    if isinstance(exc, domain.NotFound):
+        return exceptions.NotFound(exc.message, code=exc.code)
+    if isinstance(exc, domain.Conflict):
+        return Conflict(exc.message, code=exc.code)
+    return exceptions.ValidationError({"non_field_errors": [exc.message]}, code=exc.code)
 
 
 def _flatten(detail):
@@ -66,7 +81,9 @@ def _first_message(errors) -> str:
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, Http404):
+    if isinstance(exc, domain.DomainError):
+        exc = _from_domain(exc)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

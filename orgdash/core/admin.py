@@ -1,3 +1,9 @@
+"""Django admin for the shared tables: organizations, their domains and people.
+
+Membership-aware columns and pages (members, invites, each person's orgs) are added by
+``accounts/admin.py``, which re-registers these admins: the shared core never imports an app.
+"""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
@@ -8,7 +14,6 @@ from django.urls import path
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
-from accounts.admin import OrganizationMembersAdminMixin, UserOrganizationsAdminMixin
 from orgdash.core.models import Domain, Organization, User
 from orgdash.core.selectors import OVERVIEW_ORDERINGS, instance_overview, organizations_overview
 
@@ -19,7 +24,7 @@ class DomainInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(OrganizationMembersAdminMixin, admin.ModelAdmin):
+class OrganizationAdmin(admin.ModelAdmin):
     """Reads only the public schema: the figures come from ``OrganizationStats``, kept by each
     org's refresh, so the list costs the same few queries however many orgs there are."""
 
@@ -34,7 +39,7 @@ class OrganizationAdmin(OrganizationMembersAdminMixin, admin.ModelAdmin):
         "created_at",
     )
     search_fields = ("name", "slug", "domains__domain")
-    readonly_fields = ("schema_name", "created_at", "members_page_link")
+    readonly_fields = ("schema_name", "created_at")
     inlines = [DomainInline]
     change_list_template = "admin/core/organization/change_list.html"
     # Rendering the rows is most of the page's cost (Django admin spends ~0.5 ms a cell): a page
@@ -129,15 +134,13 @@ class DomainAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(UserOrganizationsAdminMixin, DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin):
     ordering = ("email",)
-    list_display = ("email", "username", "name", "organizations", "is_staff", "is_active", "date_joined")
-    readonly_fields = ("organization_memberships",)
+    list_display = ("email", "username", "name", "is_staff", "is_active", "date_joined")
     search_fields = ("email", "username", "name")
     list_filter = ("is_staff", "is_active")
     fieldsets = (
         (None, {"fields": ("email", "username", "name", "password")}),
-        ("Organizations", {"fields": ("organization_memberships",)}),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )

@@ -4,6 +4,8 @@ from django.contrib.auth import logout
 from django.db import connection
 from django.http import JsonResponse
 
+from orgdash.core.health import health_report
+
 logger = logging.getLogger(__name__)
 
 SESSION_ORG_KEY = "orgdash_org"
@@ -17,8 +19,6 @@ class HealthCheckMiddleware:
 
     def __call__(self, request):
         if request.path in ("/healthz", "/healthz/"):
-            from orgdash.core.health import health_report
-
             report, healthy = health_report()
             return JsonResponse(report, status=200 if healthy else 503)
         return self.get_response(request)

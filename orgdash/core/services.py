@@ -9,13 +9,14 @@ from django_tenants.utils import schema_context
 
 from orgdash.core.models import Domain, Organization, OrganizationStats
 from orgdash.core.schemas import schema_clone, template_schema_ensure
+from orgdash.errors import InvalidInput
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
 RESERVED_SLUGS = {"public", "www", "admin", "api", "static", "pg_catalog", "information_schema"}
 
 
-class OrganizationError(ValueError):
-    pass
+class OrganizationError(InvalidInput, ValueError):
+    """A slug or instance mode that does not allow the organization."""
 
 
 def organization_host(organization: Organization) -> str:

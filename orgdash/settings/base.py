@@ -149,7 +149,7 @@ CACHES = {
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
     "accounts.login_protection.LoginProtectionBackend",  # refuses blocked attempts before any password check
-    "orgdash.core.auth.OrganizationMembershipBackend",
+    "accounts.auth.OrganizationMembershipBackend",
 ]
 # Log-in protection (accounts/login_protection.py), every key per org: this many failed log-ins
 # of one account from one address within the cool-off lock that account from that address for the
@@ -223,10 +223,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "orgdash.api.authentication.ApiKeyAuthentication",
-        "orgdash.api.authentication.SessionAuthentication",
+        "accounts.api.authentication.ApiKeyAuthentication",
+        "accounts.api.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["orgdash.api.permissions.IsOrgAdmin"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.api.permissions.IsOrgAdmin"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

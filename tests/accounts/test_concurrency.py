@@ -14,8 +14,8 @@ from django.db import connection, transaction
 
 from accounts import people_services, services
 from accounts.models import Membership, Role
-from orgdash.api.errors import Conflict
 from orgdash.core.services import organization_create
+from orgdash.errors import Conflict
 from tests.factories import make_member, make_user
 
 HOLD_SECONDS = 0.6

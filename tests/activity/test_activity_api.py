@@ -12,7 +12,7 @@ from activity import aggregates
 from activity.aggregates import refresh_activity
 from activity.models import ActivityDay, AggregateState, DayFigures, MemberPeriodDays, PeriodFigures
 from activity.periods import today_utc
-from orgdash.api.authentication import generate_api_key
+from orgdash.core.keys import generate_api_key
 from tests.conftest import login
 from tests.factories import make_member
 

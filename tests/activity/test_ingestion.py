@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Membership
 from accounts.services import api_key_create
-from activity import tasks
+from activity import services, tasks
 from activity.models import ActivityDay, ActivityDirtyDay, ActivityDirtyMembers, ActivityKind
 from activity.services import activity_record_write, membership_stats_catch_up
 from orgdash.celery import app as celery_app
@@ -107,11 +107,11 @@ def no_catch_up_queued(acme, globex):
     """Forgets the 'catch-up queued' keys, which live in Redis beyond a test's rollback."""
     for org in (acme, globex):
         with schema_context(org.schema_name):
-            cache.delete(tasks.CATCH_UP_CACHE_KEY)
+            cache.delete(services.CATCH_UP_CACHE_KEY)
     yield
     for org in (acme, globex):
         with schema_context(org.schema_name):
-            cache.delete(tasks.CATCH_UP_CACHE_KEY)
+            cache.delete(services.CATCH_UP_CACHE_KEY)
 
 
 def test_each_event_is_judged_on_its_own_and_the_good_ones_are_written(
@@ -307,27 +307,28 @@ def test_committing_an_ingestion_queues_one_catch_up_per_org_for_a_few_seconds_l
     alice, _ = people
     queued = []
 
-    def apply_async(**options):
+    def send_task(name, args=None, kwargs=None, **options):
+        assert name == tasks.catch_up_membership_stats.name
         queued.append((connection.schema_name, options["countdown"]))
         assert options["expires"] > options["countdown"]
 
-    monkeypatch.setattr(tasks.catch_up_membership_stats, "apply_async", apply_async)
+    monkeypatch.setattr(celery_app, "send_task", send_task)
     event = [{"user": alice.email, "kind": "api", "timestamp": iso(timezone.now())}]
     acme_key, globex_key = key_of(acme, None), key_of(globex, None)
     with django_capture_on_commit_callbacks(execute=True):
         assert post(acme_client, event, acme_key).status_code == 202
-    assert queued == [("acme", tasks.CATCH_UP_DELAY_SECONDS)]
+    assert queued == [("acme", services.CATCH_UP_DELAY_SECONDS)]
     with django_capture_on_commit_callbacks(execute=True):
         post(acme_client, event, acme_key)  # the one already queued covers this batch too
         globex_event = {"user": "admin@globex.test", "kind": "api", "timestamp": iso(timezone.now())}
         post(globex_client, [globex_event], globex_key)
-    assert queued == [("acme", tasks.CATCH_UP_DELAY_SECONDS), ("globex", tasks.CATCH_UP_DELAY_SECONDS)]
+    assert queued == [("acme", services.CATCH_UP_DELAY_SECONDS), ("globex", services.CATCH_UP_DELAY_SECONDS)]
     with schema_context(acme.schema_name):
-        assert 0 < cache.ttl(tasks.CATCH_UP_CACHE_KEY) <= tasks.CATCH_UP_DELAY_SECONDS
-        cache.delete(tasks.CATCH_UP_CACHE_KEY)  # as when it expires
+        assert 0 < cache.ttl(services.CATCH_UP_CACHE_KEY) <= services.CATCH_UP_DELAY_SECONDS
+        cache.delete(services.CATCH_UP_CACHE_KEY)  # as when it expires
     with django_capture_on_commit_callbacks(execute=True):
         post(acme_client, event, acme_key)
-    assert queued[-1] == ("acme", tasks.CATCH_UP_DELAY_SECONDS) and len(queued) == 3
+    assert queued[-1] == ("acme", services.CATCH_UP_DELAY_SECONDS) and len(queued) == 3
     # A request that wrote nothing queues nothing.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         post(acme_client, [{"user": "nobody@acme.test", "kind": "api", "timestamp": iso(timezone.now())}], acme_key)

@@ -23,9 +23,8 @@ from django_tenants.utils import schema_context
 from accounts.models import Membership
 from accounts.services import membership_add, user_get_or_create
 from activity.models import ActivityDay, ActivityDirtyDay, ActivityDirtyMembers, ActivityKind
-from activity.services import activity_events_ingest, activity_record_write
+from activity.services import CATCH_UP_CACHE_KEY, activity_events_ingest, activity_record_write
 from activity.services import membership_stats_catch_up as catch_up
-from activity.tasks import CATCH_UP_CACHE_KEY
 from tests.activity.test_aggregates_celery import worker  # noqa: F401 (fixture)
 from tests.activity.test_capture_concurrency import run_in_threads
 from tests.conftest import PASSWORD

@@ -15,10 +15,10 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 from django_tenants.utils import schema_context, tenant_context
 
-from activity.dispatch import refresh_queue, refresh_round
+from activity.dispatch import refresh_round
 from activity.models import ActivityKind, AggregateState
 from activity.recording import recorder
-from activity.services import activity_events_ingest
+from activity.services import activity_events_ingest, refresh_queue
 from activity.tasks import refresh_all_organizations
 from orgdash.core.changes import (
     CHANGED_KEY,

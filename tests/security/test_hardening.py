@@ -186,7 +186,7 @@ def test_security_headers(acme, acme_client, path):
 def test_api_keys_are_stored_only_as_hashes(in_acme):
     from accounts.models import ApiKey, Membership
     from accounts.services import api_key_create
-    from orgdash.api.authentication import hash_api_key
+    from orgdash.core.keys import hash_api_key
 
     api_key, secret = api_key_create(membership=Membership.objects.get(email="member@acme.test"))
     stored = ApiKey.objects.filter(pk=api_key.pk).values().get()

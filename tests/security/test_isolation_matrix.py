@@ -85,8 +85,8 @@ SESSION_USERS = {MEMBER, VIEWER, STAFF, ADMIN}
 
 # DRF permission class (module.qualname) -> identities allowed past it.
 API_POLICIES = {
-    "orgdash.api.permissions.IsOrgAdmin": {ADMIN, STAFF},
-    "orgdash.api.permissions.IsOrgMember": {ADMIN, MEMBER, VIEWER},
+    "accounts.api.permissions.IsOrgAdmin": {ADMIN, STAFF},
+    "accounts.api.permissions.IsOrgMember": {ADMIN, MEMBER, VIEWER},
     # The ingestion endpoint: org admins (and staff) or the org's service keys.
     "activity.api.views_capture.MayIngestActivity": {ADMIN, STAFF, SERVICE_KEY},
 }

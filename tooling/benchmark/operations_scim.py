@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from accounts.models import ApiKey
-from orgdash.api.authentication import generate_api_key
+from orgdash.core.keys import generate_api_key
 from tooling.benchmark.harness import Row, measure_pair, ratio_of
 
 if TYPE_CHECKING:  # operations.py registers this module, so it cannot be imported from here at run time

@@ -7,7 +7,7 @@ from django.test.utils import override_settings
 from django_tenants.utils import tenant_context
 
 from accounts.models import ApiKey, Membership, Role
-from orgdash.api.authentication import generate_api_key
+from orgdash.core.keys import generate_api_key
 from orgdash.core.models import Organization
 from orgdash.core.services import organization_host
 from tooling.benchmark import operations

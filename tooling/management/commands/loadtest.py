@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import ApiKey, Membership, Role
-from orgdash.api.authentication import generate_api_key
+from orgdash.core.keys import generate_api_key
 from orgdash.core.models import Organization
 from orgdash.core.services import organization_host
 

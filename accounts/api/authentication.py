@@ -1,8 +1,5 @@
 """API authentication: per-user (or per-service) API keys, and the browser session."""
 
-import hashlib
-import secrets
-
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -12,19 +9,7 @@ from rest_framework import authentication, exceptions
 
 from accounts.models import ApiKey, Membership
 from orgdash.core.client_address import client_ip
-
-KEY_PREFIX = "odk_"
-
-
-def generate_api_key() -> tuple[str, str, str]:
-    """A new secret, its lookup prefix and its hash. Only the hash is stored."""
-    secret = KEY_PREFIX + secrets.token_urlsafe(32)
-    return secret, secret[: len(KEY_PREFIX) + 8], hash_api_key(secret)
-
-
-def hash_api_key(secret: str) -> str:
-    # Keys carry 256 bits of entropy, so a fast hash is enough; no salt or stretching needed.
-    return hashlib.sha256(secret.encode()).hexdigest()
+from orgdash.core.keys import hash_api_key
 
 
 class ServicePrincipal:
@@ -128,7 +113,7 @@ class SessionAuthentication(authentication.SessionAuthentication):
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     """Publishes the Bearer API key in the OpenAPI schema (clients and fuzzers see how to sign in)."""
 
-    target_class = "orgdash.api.authentication.ApiKeyAuthentication"
+    target_class = "accounts.api.authentication.ApiKeyAuthentication"
     name = "apiKey"
 
     def get_security_definition(self, auto_schema):
@@ -136,7 +121,7 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 class SessionAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "orgdash.api.authentication.SessionAuthentication"
+    target_class = "accounts.api.authentication.SessionAuthentication"
     name = "session"
 
     def get_security_definition(self, auto_schema):

@@ -3,7 +3,8 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
-from orgdash.core.auth import may_view_dashboard
+from accounts.audit_services import staff_view_record
+from accounts.auth import may_view_dashboard
 
 
 def org_admin_required(view):
@@ -16,8 +17,6 @@ def org_admin_required(view):
         if not may_view_dashboard(request.user):
             raise PermissionDenied("Only organization admins can open the dashboard.")
         if request.user.is_staff:
-            from accounts.audit_services import staff_view_record
-
             staff_view_record(request=request)
         return view(request, *args, **kwargs)
 

@@ -1,6 +1,6 @@
 from rest_framework.permissions import BasePermission
 
-from orgdash.core.auth import is_org_admin
+from accounts.auth import is_org_admin
 
 
 class IsOrgAdmin(BasePermission):
