@@ -1384,6 +1384,12 @@
     loadCounts();
   });
 
+  // Someone was changed elsewhere on the page (the dormancy banner's reactivate): show it.
+  document.addEventListener("orgdash:users-changed", () => {
+    loadList({ background: true });
+    loadCounts({ background: true });
+  });
+
   els.clearFilters.addEventListener("click", () => {
     state.search = "";
     state.status = [];
