@@ -102,7 +102,7 @@ class ProfileForm(forms.Form):
 
     name = forms.CharField(max_length=200, required=False, widget=forms.TextInput(attrs={"autocomplete": "name"}))
     username = forms.RegexField(
-        regex=r"^[\w.@+-]+\Z",
+        regex=r"^[A-Za-z0-9_.@+-]+\Z",
         max_length=150,
         error_messages={"invalid": "A username may hold letters, digits and . @ + - _ only."},
         widget=forms.TextInput(attrs={"autocomplete": "username", "spellcheck": "false"}),

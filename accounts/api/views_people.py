@@ -86,7 +86,7 @@ class MeSerializer(serializers.Serializer):
     email = serializers.EmailField(read_only=True)
     name = serializers.CharField(max_length=200, allow_blank=True, required=False, trim_whitespace=True)
     username = serializers.RegexField(
-        r"^[\w.@+-]+\Z",
+        r"^[A-Za-z0-9_.@+-]+\Z",
         max_length=150,
         min_length=1,
         required=False,

@@ -25,7 +25,7 @@ class ActiveDayOutput(serializers.Serializer):
     kinds = serializers.ListField(child=serializers.ChoiceField(choices=tuple(selectors.KIND_BITS)))
 
 
-class ByKindOutput(serializers.Serializer):
+class PersonByKindOutput(serializers.Serializer):
     login = serializers.IntegerField(min_value=0)
     page_view = serializers.IntegerField(min_value=0)
     run_logged = serializers.IntegerField(min_value=0)
@@ -40,7 +40,7 @@ class PersonActivityOutput(serializers.Serializer):
     end = serializers.DateField()
     days_active = serializers.IntegerField(min_value=0, help_text="Active days in the window.")
     days = ActiveDayOutput(many=True, help_text="Active days only, ascending, with the kinds seen that day.")
-    by_kind = ByKindOutput(help_text="On how many days of the window each kind was seen.")
+    by_kind = PersonByKindOutput(help_text="On how many days of the window each kind was seen.")
 
 
 class PersonActivityView(APIView):

@@ -159,8 +159,10 @@ def _template_dump() -> str | None:
     db = connection.settings_dict
     command = [executable, "--schema", template_schema_name(), "--no-owner", "--no-acl", "--inserts",
                "--dbname", db["NAME"], "--username", db["USER"] or "postgres"]  # fmt: skip
-    if db.get("HOST"):
-        command += ["--host", db["HOST"]]
+    # The host may come as HOST or, for a Unix socket named in DATABASE_URL's query, as OPTIONS["host"].
+    host = db.get("HOST") or db.get("OPTIONS", {}).get("host")
+    if host:
+        command += ["--host", host]
     if db.get("PORT"):
         command += ["--port", str(db["PORT"])]
     env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}

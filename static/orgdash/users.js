@@ -609,7 +609,9 @@
     const items = menuItems(menu);
     items.forEach((item) => item.setAttribute("tabindex", "-1"));
     const target = focus === "last" ? items[items.length - 1] : items[0];
-    if (target) target.focus();
+    if (target) target.focus({ preventScroll: true });
+    // A menu near the bottom of a small screen would open partly out of sight: bring all of it in.
+    menu.scrollIntoView({ block: "nearest" });
   }
 
   function closeMenu({ restoreFocus = true } = {}) {

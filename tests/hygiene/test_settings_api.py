@@ -146,7 +146,7 @@ def test_settings_page_is_for_admins_with_a_settings_tab(admin_client, member_cl
     assert response.status_code == 200
     body = response.content.decode()
     assert 'aria-current="page">Settings</a>' in body and "Send me this report now" in body
-    assert "Provisioning" not in body  # the provisioning page does not exist in this build
+    assert 'href="/org/dashboard/settings/provisioning/">Provisioning</a>' in body
 
 
 def test_settings_page_refuses_members(member_client):

@@ -10,7 +10,7 @@ from django.db import connection
 from accounts.models import ApiKey
 from orgdash.core.models import Organization
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import browser, live_server_port, log_in, new_page, org_url, screenshot  # noqa: F401
+from tests.e2e.conftest import log_in, org_url, screenshot
 from tests.factories import make_member, make_user
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +42,7 @@ def scim_get(port: int, token: str, path: str) -> tuple[int, dict]:
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_admin_creates_copies_and_rotates_the_scim_token(new_page, live_server_port, provisioning_admin, width):  # noqa: F811
+def test_admin_creates_copies_and_rotates_the_scim_token(new_page, live_server_port, provisioning_admin, width):
     page = new_page({"width": width, "height": 900})
     log_in(page, live_server_port, "acme", provisioning_admin, PASSWORD)
     page.goto(org_url("acme", live_server_port, "/org/dashboard/settings/provisioning/"))
