@@ -33,17 +33,6 @@ class StatusLabelField(serializers.Field):
         return Status(value).label
 
 
-class ErrorSerializer(serializers.Serializer):
-    """The API's one error shape."""
-
-    detail = serializers.CharField()
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="Validation errors by field (400 only).",
-    )
-
-
 class InviteDelivery:
     SENDING = "sending"
     SENT = "sent"

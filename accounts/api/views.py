@@ -20,7 +20,6 @@ from accounts.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
-    ErrorSerializer,
     InviteCreateSerializer,
     InviteResultSerializer,
     UserCountsSerializer,
@@ -34,24 +33,22 @@ from accounts.api.serializers import (
 )
 from accounts.exports import csv_filename, users_csv_stream
 from accounts.models import ApiKey, Membership
+from orgdash.api.errors import documented_error
 from orgdash.core.client_address import client_ip
 
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(response=ErrorSerializer, description=description)
-
-
 ERRORS = {
-    400: _error("Invalid input: `detail` and `errors` by field."),
-    401: _error("Not authenticated."),
-    403: _error("Not an admin of this organization."),
+    400: documented_error("Invalid input: `detail` and `errors` by field."),
+    401: documented_error("Not authenticated."),
+    403: documented_error("Not an admin of this organization."),
 }
-NOT_FOUND = {404: _error("No such user in this organization.")}
-LAST_ADMIN = {409: _error("Would leave the organization without an active admin (or the user is a pending invite).")}
+NOT_FOUND = {404: documented_error("No such user in this organization.")}
+LAST_ADMIN = {
+    409: documented_error("Would leave the organization without an active admin (or the user is a pending invite).")
+}
 MEMBER_ERRORS = {
-    400: _error("Invalid input: `detail` and `errors` by field."),
-    401: _error("Not authenticated."),
-    403: _error("Not a member of this organization (support staff and service keys have no keys here)."),
+    400: documented_error("Invalid input: `detail` and `errors` by field."),
+    401: documented_error("Not authenticated."),
+    403: documented_error("Not a member of this organization (support staff and service keys have no keys here)."),
 }
 
 
@@ -82,7 +79,7 @@ class UserListApi(APIView):
     @extend_schema(
         operation_id="users_list",
         parameters=[UserListParamsSerializer],
-        responses={200: UserPageSerializer, **ERRORS, 404: _error("Page past the end.")},
+        responses={200: UserPageSerializer, **ERRORS, 404: documented_error("Page past the end.")},
         summary="Members and pending invites, filtered, ordered and paginated",
     )
     def get(self, request):
@@ -190,7 +187,7 @@ class UserReactivateApi(APIView):
     @extend_schema(
         operation_id="users_reactivate",
         request=None,
-        responses={200: UserSerializer, **ERRORS, **NOT_FOUND, 409: _error("A pending invite.")},
+        responses={200: UserSerializer, **ERRORS, **NOT_FOUND, 409: documented_error("A pending invite.")},
         summary="Restore access (idempotent)",
     )
     def post(self, request, pk: int):
@@ -231,7 +228,7 @@ class InviteResendApi(APIView):
     @extend_schema(
         operation_id="invites_resend",
         request=None,
-        responses={200: UserSerializer, **ERRORS, 404: _error("No pending invite.")},
+        responses={200: UserSerializer, **ERRORS, 404: documented_error("No pending invite.")},
         summary="Send a new link; the old link stops working",
     )
     def post(self, request, pk: int):
@@ -246,7 +243,7 @@ class InviteResendApi(APIView):
 class InviteDetailApi(APIView):
     @extend_schema(
         operation_id="invites_cancel",
-        responses={204: None, **ERRORS, 404: _error("No pending invite.")},
+        responses={204: None, **ERRORS, 404: documented_error("No pending invite.")},
         summary="Cancel a pending invite",
     )
     def delete(self, request, pk: int):
@@ -292,7 +289,7 @@ class ApiKeyDetailApi(APIView):
 
     @extend_schema(
         operation_id="api_keys_revoke",
-        responses={204: None, **MEMBER_ERRORS, 404: _error("No such key of yours.")},
+        responses={204: None, **MEMBER_ERRORS, 404: documented_error("No such key of yours.")},
         summary="Revoke one of your keys",
     )
     def delete(self, request, pk: int):

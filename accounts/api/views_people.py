@@ -1,19 +1,15 @@
 """Bulk actions on many people (``POST users/bulk/``) and one's own profile (``GET``/``PATCH me/``)."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import people_services, selectors
 from accounts.api.permissions import IsOrgMember
-from accounts.api.serializers import ErrorSerializer
 from accounts.models import Role, Status
+from orgdash.api.errors import documented_error
 from orgdash.core.client_address import client_ip
-
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(response=ErrorSerializer, description=description)
 
 
 class BulkInputSerializer(serializers.Serializer):
@@ -62,9 +58,9 @@ class UserBulkApi(APIView):
         request=BulkInputSerializer,
         responses={
             200: BulkResultSerializer,
-            400: _error("Unknown action or role, or no ids (or more than 1,000)."),
-            401: _error("Not authenticated."),
-            403: _error("Not an admin of this organization."),
+            400: documented_error("Unknown action or role, or no ids (or more than 1,000)."),
+            401: documented_error("Not authenticated."),
+            403: documented_error("Not an admin of this organization."),
         },
         summary="Deactivate, reactivate, change the role of, or resend or cancel the invites of many people",
     )
@@ -111,8 +107,8 @@ def _me(*, user, membership_pk: int) -> dict:
 class MeApi(APIView):
     permission_classes = [IsOrgMember]
     errors = {
-        401: _error("Not authenticated."),
-        403: _error("Not a member of this organization."),
+        401: documented_error("Not authenticated."),
+        403: documented_error("Not a member of this organization."),
     }
 
     @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer, **errors})
@@ -122,7 +118,7 @@ class MeApi(APIView):
     @extend_schema(
         operation_id="me_partial_update",
         request=MeSerializer,
-        responses={200: MeSerializer, 400: _error("Invalid or taken username."), **errors},
+        responses={200: MeSerializer, 400: documented_error("Invalid or taken username."), **errors},
         summary="Change your own name and username (shown in every org's Users list at once)",
     )
     def patch(self, request):

@@ -23,6 +23,7 @@ from activity import aggregates, selectors
 from activity.models import KIND_ANY, KIND_WEB, ActivityKind, Interval, Period
 from activity.periods import PERIODS
 from activity.tasks import refresh_organization_activity
+from orgdash.api.errors import documented_error
 
 KINDS = tuple(selectors.KIND_CODES)
 # The Activity tab's stacked view: web pages and log-ins together, then API, SDK and runs.
@@ -124,11 +125,6 @@ class EngagementOutput(EngagementFiguresOutput):
     computed_at = serializers.DateTimeField(allow_null=True)
 
 
-class ErrorOutput(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-
-
 def _period_parameter(default: str) -> OpenApiParameter:
     return OpenApiParameter(
         "period",
@@ -167,9 +163,9 @@ class TopUsersQuery(serializers.Serializer):
 
 
 ERRORS = {
-    400: OpenApiResponse(ErrorOutput, description="Unknown period, kind or interval, or a bad limit."),
-    401: OpenApiResponse(ErrorOutput, description="Not authenticated."),
-    403: OpenApiResponse(ErrorOutput, description="Not an admin of this organization."),
+    400: documented_error("Unknown period, kind or interval, or a bad limit."),
+    401: documented_error("Not authenticated."),
+    403: documented_error("Not an admin of this organization."),
 }
 
 

@@ -1,7 +1,7 @@
 """Capture endpoints: batch ingestion of activity from other services, and logging a run."""
 
 from django.db import connection
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
@@ -10,18 +10,11 @@ from rest_framework.views import APIView
 
 from accounts.api.authentication import ServicePrincipal, SessionAuthentication
 from accounts.api.permissions import IsOrgAdmin, IsOrgMember
-from accounts.api.serializers import ErrorSerializer
 from activity.middleware import is_sdk_client, note_activity
 from activity.models import ActivityKind, Run
 from activity.recording import recorder
 from activity.services import MAX_EVENTS_PER_BATCH, activity_events_ingest, run_log
-
-# 10,000 events of long e-mail addresses fit well within this; anything bigger is refused unread.
-MAX_INGESTION_BODY_BYTES = 8 * 1024 * 1024
-
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(response=ErrorSerializer, description=description)
+from orgdash.api.errors import documented_error
 
 
 class MayIngestActivity(BasePermission):
@@ -31,10 +24,6 @@ class MayIngestActivity(BasePermission):
 
     def has_permission(self, request, view):
         return isinstance(request.user, ServicePrincipal) or IsOrgAdmin().has_permission(request, view)
-
-
-class BodyTooLarge(ValidationError):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
 class ActivityEventsView(APIView):
@@ -59,10 +48,9 @@ class ActivityEventsView(APIView):
                     ),
                 },
             ),
-            400: _error(f"Not a list of events, or more than {MAX_EVENTS_PER_BATCH:,} of them."),
-            401: _error("Not authenticated."),
-            403: _error("Neither an admin of this organization nor its service key."),
-            413: _error(f"The body is larger than {MAX_INGESTION_BODY_BYTES:,} bytes."),
+            400: documented_error(f"Not a list of events, or more than {MAX_EVENTS_PER_BATCH:,} of them."),
+            401: documented_error("Not authenticated."),
+            403: documented_error("Neither an admin of this organization nor its service key."),
         },
         description=(
             f"Reports activity in bulk (at most {MAX_EVENTS_PER_BATCH:,} events). Each event "
@@ -72,12 +60,6 @@ class ActivityEventsView(APIView):
         ),
     )
     def post(self, request):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > MAX_INGESTION_BODY_BYTES:
-            raise BodyTooLarge({"events": [f"The request body is larger than {MAX_INGESTION_BODY_BYTES:,} bytes."]})
         data = request.data
         events = data.get("events") if isinstance(data, dict) else None
         if not isinstance(events, list):
@@ -110,9 +92,9 @@ class RunCreateView(APIView):
         request=RunInput,
         responses={
             201: RunOutput,
-            400: _error("Invalid input: `detail` and `errors` by field."),
-            401: _error("Not authenticated."),
-            403: _error("Not a member of this organization (support staff and service keys log no runs)."),
+            400: documented_error("Invalid input: `detail` and `errors` by field."),
+            401: documented_error("Not authenticated."),
+            403: documented_error("Not a member of this organization (support staff and service keys log no runs)."),
         },
         description=(
             "Logs a run. It counts as the member's activity: `sdk` when the client identifies as the SDK "

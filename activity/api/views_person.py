@@ -1,14 +1,14 @@
 """One person's active days: ``GET users/<id>/activity/`` (the person page's calendar)."""
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
-from accounts.api.serializers import ErrorSerializer
 from activity import selectors
 from activity.periods import ALLOWED_PERIODS_TEXT, PERIODS
+from orgdash.api.errors import documented_error
 
 DEFAULT_PERIOD = "12m"
 
@@ -57,10 +57,10 @@ class PersonActivityView(APIView):
         ],
         responses={
             200: PersonActivityOutput,
-            400: OpenApiResponse(ErrorSerializer, description="Unknown period."),
-            401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
-            403: OpenApiResponse(ErrorSerializer, description="Not an admin of this organization."),
-            404: OpenApiResponse(ErrorSerializer, description="No such user in this organization."),
+            400: documented_error("Unknown period."),
+            401: documented_error("Not authenticated."),
+            403: documented_error("Not an admin of this organization."),
+            404: documented_error("No such user in this organization."),
         },
         summary="One person's active days and the kinds of each",
     )

@@ -2,12 +2,11 @@
 validate input, call a selector or a service, and shape the answer."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.serializers import ErrorSerializer
 from accounts.selectors import memberships_with_status
 from hygiene import selectors, services
 from hygiene.api.serializers import (
@@ -18,17 +17,13 @@ from hygiene.api.serializers import (
     ReportSentSerializer,
     ReportSettingsSerializer,
 )
+from orgdash.api.errors import documented_error
 from orgdash.core.client_address import client_ip
 
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(response=ErrorSerializer, description=description)
-
-
 ERRORS = {
-    400: _error("Invalid input: `detail` and `errors` by field."),
-    401: _error("Not authenticated."),
-    403: _error("Not an admin of this organization."),
+    400: documented_error("Invalid input: `detail` and `errors` by field."),
+    401: documented_error("Not authenticated."),
+    403: documented_error("Not an admin of this organization."),
 }
 
 

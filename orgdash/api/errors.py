@@ -3,20 +3,46 @@
 The one place where domain errors (``orgdash.errors``) become HTTP statuses.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from orgdash import errors as domain
 
 
+class ErrorSerializer(serializers.Serializer):
+    """The API's one error shape."""
+
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors by field (400 only).",
+    )
+
+
+def documented_error(description: str) -> OpenApiResponse:
+    """An error response for ``extend_schema(responses=...)``: the one error shape, explained."""
+    return OpenApiResponse(response=ErrorSerializer, description=description)
+
+
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state."
     default_code = "conflict"
+
+
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "body_too_large"
+
+    def __init__(self):
+        super().__init__(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes.")
 
 
 def _from_domain(exc: domain.DomainError) -> exceptions.APIException:
@@ -85,6 +111,8 @@ def exception_handler(exc, context):
         exc = _from_domain(exc)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):  # Django refuses to read a body over the limit
+        exc = BodyTooLarge()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):  # raised by services
@@ -103,3 +131,18 @@ def exception_handler(exc, context):
     if response.status_code == 401 and "WWW-Authenticate" not in response:
         response["WWW-Authenticate"] = "Bearer"
     return Response(response.data, status=response.status_code, headers=dict(response.items()))
+
+
+def document_body_limit(result, generator, request, public):
+    """Schema post-processing hook: every operation that takes a body may answer 413."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault(
+                    "413",
+                    {
+                        "description": f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
+                )
+    return result

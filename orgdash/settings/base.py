@@ -233,6 +233,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "orgdash.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# The largest body any endpoint reads: a batch of 10,000 activity events with long e-mail
+# addresses fits; anything bigger is refused unread with a 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 SPECTACULAR_SETTINGS = {
     "TITLE": "orgdash API",
     "DESCRIPTION": "Organization members, invites and activity.",
@@ -244,6 +247,10 @@ SPECTACULAR_SETTINGS = {
         "ReportFrequencyEnum": "hygiene.models.ReportFrequency",
         "ReportPeriodEnum": ["weekly", "monthly"],
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "orgdash.api.errors.document_body_limit",
+    ],
 }
 
 # --- Celery --------------------------------------------------------------------------------

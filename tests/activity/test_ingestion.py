@@ -4,6 +4,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
@@ -11,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from accounts.models import Membership
+from accounts.models import Membership, Role
 from accounts.services import api_key_create
 from activity import services, tasks
 from activity.models import ActivityDay, ActivityDirtyDay, ActivityDirtyMembers, ActivityKind
@@ -388,6 +389,31 @@ def test_at_most_ten_thousand_events(acme, acme_client, service_key, people):
     response = post(acme_client, [event] * 10_000, service_key)
     assert response.status_code == 202
     assert response.json() == {"accepted": 10_000, "rejected": []}
+
+
+def test_a_full_batch_of_several_megabytes_is_read_and_a_bigger_body_is_a_clear_413(
+    acme, acme_client, service_key, people
+):
+    alice, _ = people
+    event = {"user": alice.email, "kind": "api", "timestamp": iso(timezone.now())}
+    # Pretty-printed, 10,000 events are several megabytes: past Django's default 2.5 MB limit.
+    body = json.dumps({"events": [event] * 10_000}, indent=30)
+    assert 2_621_440 < len(body) < settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = post(acme_client, body, service_key)
+    assert response.status_code == 202, response.content[:200]
+    assert response.json() == {"accepted": 10_000, "rejected": []}
+
+    bob_event = {"user": people[1].email, "kind": "api", "timestamp": iso(timezone.now())}
+    too_big = json.dumps({"events": [bob_event], "padding": " " * settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
+    connection.set_tenant(acme)
+    admin_key = api_key_create(membership=make_member(role=Role.ADMIN))[1]
+    connection.set_schema_to_public()
+    for path, key in ((EVENTS, service_key), ("/api/v1/users/bulk/", admin_key), ("/api/v1/invites/", admin_key)):
+        response = acme_client.post(path, too_big, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+        assert response.status_code == 413, path
+        assert response["Content-Type"] == "application/json"
+        assert f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes" in response.json()["detail"]
+    assert rows_of(acme, people[1]) == {}
 
 
 def test_writing_is_bulk_not_one_query_per_event(acme, acme_client, service_key):
