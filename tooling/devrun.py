@@ -3,6 +3,8 @@
 It also looks after the embedded PostgreSQL and Redis (when DATABASE_URL / REDIS_URL are not set):
 a server that stops answering is started again at the same socket or port, so the web server,
 worker and beat, which keep the address they read at start-up, reconnect to it by themselves.
+A process that exits on its own (a worker giving up on a broker that was gone too long, say) is
+started again; one that keeps dying right after start stops the whole stack with its exit code.
 """
 
 import contextlib
@@ -18,6 +20,9 @@ PYTHON = sys.executable
 POLL_SECONDS = 0.5
 # How often the embedded servers are checked (each check is a socket ping, a few milliseconds).
 SERVICE_CHECK_SECONDS = float(os.environ.get("ORGDASH_SERVICE_CHECK_SECONDS", "2"))
+# A process that exits this many times within the window is crashing, not recovering: give up.
+MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 120
 
 
 def _commands(port: str) -> dict[str, list[str]]:
@@ -49,6 +54,29 @@ def _restart_services(down: list[str]) -> None:
     else:
         # Tried again at the next check; the processes keep retrying their connections meanwhile.
         print(f"could not start {' and '.join(down)}:\n{result.stderr.strip()}", file=sys.stderr, flush=True)
+
+
+class Restarts:
+    """Recent restart times per process, to tell a recovery from a crash loop."""
+
+    def __init__(self):
+        self._times: dict[str, list[float]] = {}
+
+    def allow(self, name: str) -> bool:
+        now = time.monotonic()
+        recent = [t for t in self._times.get(name, []) if now - t < RESTART_WINDOW_SECONDS]
+        recent.append(now)
+        self._times[name] = recent
+        return len(recent) <= MAX_RESTARTS
+
+    def delay(self, name: str) -> float:
+        """Wait a little longer after each recent restart (0.5 s, 1 s, 2 s, ...)."""
+        return 0.5 * 2 ** (len(self._times.get(name, [])) - 1)
+
+
+def _start(command: list[str]) -> subprocess.Popen:
+    # Ctrl-C reaches only the supervisor (each child has its own session); it stops them.
+    return subprocess.Popen(command, start_new_session=True)  # noqa: S603 (fixed arguments)
 
 
 def _signal_group(proc: subprocess.Popen, signum: int) -> None:
@@ -91,12 +119,10 @@ def main() -> int:
 
     port = os.environ.get("ORGDASH_PORT", "8000")
     base = os.environ.get("ORGDASH_BASE_DOMAIN", "localhost")
-    # Ctrl-C (or SIGTERM) reaches only this process (the children have their own sessions); it stops them.
     signal.signal(signal.SIGTERM, _interrupt)
-    processes = {
-        name: subprocess.Popen(cmd, start_new_session=True)  # noqa: S603
-        for name, cmd in _commands(port).items()
-    }
+    commands = _commands(port)
+    processes = {name: _start(command) for name, command in commands.items()}
+    restarts = Restarts()
     print(
         f"\n  orgdash is starting at http://acme.{base}:{port}/\n"
         "  Demo login: admin@acme.test / orgdash-demo\n"
@@ -108,10 +134,20 @@ def main() -> int:
     try:
         while True:
             for name, proc in processes.items():
-                if proc.poll() is not None:
-                    print(f"{name} exited with {proc.returncode}; stopping the others", file=sys.stderr)
+                if proc.poll() is None:
+                    continue
+                if not restarts.allow(name):
+                    print(
+                        f"{name} exited with {proc.returncode} {MAX_RESTARTS} times within "
+                        f"{RESTART_WINDOW_SECONDS} s; stopping the others",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     exit_code = proc.returncode or 1
                     raise KeyboardInterrupt
+                print(f"{name} exited with {proc.returncode}; starting it again", file=sys.stderr, flush=True)
+                time.sleep(restarts.delay(name))
+                processes[name] = _start(commands[name])
             if time.monotonic() >= next_check:
                 down = _services_down()
                 if down:

@@ -1,5 +1,6 @@
 """`make run` (tooling.devrun) comes back by itself when its embedded Redis dies: the supervisor
-starts Redis again on the port the web server, worker and beat already use, and they reconnect."""
+starts Redis again on the port the web server, worker and beat already use, and they reconnect.
+A worker that dies is started again too."""
 
 import os
 import re
@@ -9,6 +10,7 @@ import sys
 import uuid
 from urllib.parse import quote
 
+import psutil
 import pytest
 import redis
 import requests
@@ -119,6 +121,13 @@ class Stack:
         except requests.RequestException:
             return False
 
+    def child(self, name: str) -> psutil.Process:
+        """The supervisor's direct child running ``celery <name>`` (worker or beat)."""
+        for child in psutil.Process(self.process.pid).children():
+            if name in child.cmdline():
+                return child
+        raise AssertionError(f"no {name} process under make run")
+
     def redis_pid(self) -> int:
         return int((self.redis_dir / "redis.pid").read_text())
 
@@ -171,6 +180,22 @@ def test_make_run_comes_back_by_itself_after_its_redis_dies(stack, members_with_
         interval=0.5,
         what="beat's refresh to run in the worker after the restart",
     )
+
+    # A worker that dies (as one that gave up on a broker gone too long does) is started again.
+    log_at_worker_kill = len(stack.log())
+    stack.child("worker").kill()
+    wait_until(
+        lambda: "worker exited with -9; starting it again" in stack.log()[log_at_worker_kill:],
+        timeout=30,
+        what="the supervisor to restart the worker",
+    )
+    wait_until(
+        lambda: REFRESH_DONE.search(stack.log()[log_at_worker_kill:]),
+        timeout=60,
+        interval=0.5,
+        what="beat's refresh to run in the restarted worker",
+    )
+    assert stack.process.poll() is None, "the rest of the stack kept running"
 
     # A clean shutdown: every process ends through its own shutdown path, without a traceback.
     log_at_stop = len(stack.log())
