@@ -226,6 +226,15 @@ def test_malformed_bodies_are_refused(admin_client, content_type, payload, expec
     assert response.json()["detail"]
 
 
+def test_too_many_query_parameters_answer_a_json_400(admin_client):
+    query = "&".join(f"p{index}=1" for index in range(1_500))  # past DATA_UPLOAD_MAX_NUMBER_FIELDS
+    for path in ("/api/v1/users/", "/api/v1/activity/summary/", "/api/v1/audit/"):
+        response = admin_client.get(f"{path}?{query}")
+        assert response.status_code == 400, (path, response.status_code)
+        assert response["Content-Type"] == "application/json"
+        assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in response.json()["detail"]
+
+
 def test_huge_ids_and_foreign_ids_are_404(acme, globex, admin_client):
     connection.set_tenant(globex)
     foreign = make_member()
