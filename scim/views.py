@@ -4,6 +4,7 @@
 
 import json
 
+from django.core.exceptions import SuspiciousOperation
 from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
@@ -123,6 +124,8 @@ class ScimView(APIView):
             return error_response(status_code=400, detail=first.detail or "Invalid request.", scim_type=first.scim_type)
         if isinstance(exc, Http404):
             return error_response(status_code=404, detail="Not found.")
+        if isinstance(exc, SuspiciousOperation):  # e.g. more than DATA_UPLOAD_MAX_NUMBER_FIELDS parameters
+            return error_response(status_code=400, detail=str(exc) or "Malformed request.", scim_type="invalidSyntax")
         if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
             return error_response(status_code=401, detail=str(exc.detail), headers={"WWW-Authenticate": "Bearer"})
         if isinstance(exc, exceptions.ParseError):

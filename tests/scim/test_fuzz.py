@@ -217,3 +217,11 @@ def test_oversized_and_malformed_bodies_get_scim_errors(scim, body, content_type
     )
     assert response.status_code == status, response.content
     check(response)
+
+
+def test_too_many_query_parameters_get_a_scim_error(scim):
+    query = "&".join(f"p{index}=1" for index in range(1_500))  # past DATA_UPLOAD_MAX_NUMBER_FIELDS
+    response = scim.client.get(f"/scim/v2/Users?{query}", HTTP_AUTHORIZATION=f"Bearer {scim.token}")
+    assert response.status_code == 400, response.content[:200]
+    assert response.json()["scimType"] == "invalidSyntax"
+    check(response)
