@@ -9,10 +9,12 @@ calendar months before now that is computed once in Python and passed as a param
     joined otherwise                                 -> inactive
 """
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
+from django.db import connection
 from django.db.models import Case, Count, DateTimeField, F, Func, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Lower, Upper
 from django.utils import timezone
@@ -28,6 +30,7 @@ from accounts.models import (
     Status,
     ordering_key,
 )
+from orgdash.core.models import User
 
 INACTIVE_AFTER = relativedelta(months=6)
 DEFAULT_ORDERING = "-last_active"
@@ -365,3 +368,48 @@ def api_keys_of(*, membership: Membership) -> QuerySet:
 def scim_token_current() -> ApiKey | None:
     """The org's live SCIM provisioning token (at most one), for its last use and prefix."""
     return ApiKey.objects.filter(kind=ApiKey.Kind.SCIM, revoked_at__isnull=True).order_by("-created_at", "-id").first()
+
+
+# --- API-key authentication -------------------------------------------------------------------
+
+
+def _attnames(model) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields)
+
+
+@functools.cache
+def _live_api_key_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = [
+        f"{alias}.{quote(field.column)}"
+        for alias, model in (("k", ApiKey), ("m", Membership), ("u", User))
+        for field in model._meta.concrete_fields
+    ]
+    return (
+        f"SELECT {', '.join(columns)} FROM {quote(ApiKey._meta.db_table)} k "
+        f"LEFT JOIN {quote(Membership._meta.db_table)} m ON m.id = k.membership_id "
+        f"LEFT JOIN {quote(User._meta.db_table)} u ON u.id = m.user_id "
+        "WHERE k.key_hash = %s AND k.revoked_at IS NULL"
+    )
+
+
+def live_api_key(*, key_hash: str) -> ApiKey | None:
+    """The unrevoked key with this hash, its membership and the membership's user loaded with it.
+    Every API-key request runs this: the statement is written once per process, as the ORM spent
+    about 1 ms of CPU building it on each call, several times what PostgreSQL takes to answer."""
+    with connection.cursor() as cursor:
+        cursor.execute(_live_api_key_sql(), [key_hash])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    key_names, member_names, user_names = _attnames(ApiKey), _attnames(Membership), _attnames(User)
+    alias = connection.alias
+    api_key = ApiKey.from_db(alias, key_names, row[: len(key_names)])
+    member_values = row[len(key_names) : len(key_names) + len(member_names)]
+    user_values = row[len(key_names) + len(member_names) :]
+    membership = None
+    if api_key.membership_id is not None:
+        membership = Membership.from_db(alias, member_names, member_values)
+        membership.user = User.from_db(alias, user_names, user_values) if membership.user_id is not None else None
+    api_key.membership = membership
+    return api_key

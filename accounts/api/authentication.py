@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from accounts import selectors
 from accounts.models import ApiKey, Membership
 from orgdash.core.client_address import client_ip
 from orgdash.core.keys import hash_api_key
@@ -48,11 +49,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("API keys are only valid on their organization's host.")
         guesses = ApiKeyGuessCounter(request)
         guesses.refuse_when_exceeded()
-        api_key = (
-            ApiKey.objects.select_related("membership__user")
-            .filter(key_hash=hash_api_key(secret), revoked_at__isnull=True)
-            .first()
-        )
+        api_key = selectors.live_api_key(key_hash=hash_api_key(secret))
         if api_key is None:
             guesses.record_failure()
             raise exceptions.AuthenticationFailed("Invalid API key.")

@@ -9,6 +9,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -53,7 +54,12 @@ class OrganizationAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .exclude(schema_name="public")
             .select_related("stats")
-            .prefetch_related("domains")
+            # In the page's one query rather than a second one and 50 Domain objects.
+            .annotate(
+                primary_domain_name=Subquery(
+                    Domain.objects.filter(tenant=OuterRef("pk"), is_primary=True).order_by("pk").values("domain")[:1]
+                )
+            )
         )
 
     def get_urls(self):
@@ -62,7 +68,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     @admin.display(description="Domain")
     def primary_domain(self, obj):
-        return next((d.domain for d in obj.domains.all() if d.is_primary), "")
+        return obj.primary_domain_name or ""
 
     @staticmethod
     def _stat(obj, name):

@@ -7,8 +7,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
-from accounts.models import ApiKey, AuditEvent
+from accounts.models import ApiKey, AuditEvent, Membership
+from accounts.selectors import live_api_key
+from accounts.services import api_key_create
+from orgdash.core.keys import hash_api_key
 from tests.accounts.conftest import bearer, key_for
 from tests.conftest import host_of, login
 
@@ -106,3 +110,20 @@ def test_create_api_key_command_service_key(acme):
 def test_create_api_key_command_errors(acme, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("create_api_key", *args, stdout=StringIO())
+
+
+def test_key_lookup_loads_the_membership_and_user_and_skips_revoked_keys(in_acme, django_assert_num_queries):
+    member = Membership.objects.select_related("user").get(email="member@acme.test")
+    personal, personal_secret = api_key_create(membership=member, label="script")
+    service, service_secret = api_key_create(membership=None, label="ingest")
+
+    with django_assert_num_queries(1):
+        found = live_api_key(key_hash=hash_api_key(personal_secret))
+        assert found == personal and found.membership == member and found.membership.user == member.user
+        assert found.membership.state == member.state and found.membership.user.email == "member@acme.test"
+    found = live_api_key(key_hash=hash_api_key(service_secret))
+    assert found == service and found.kind == ApiKey.Kind.SERVICE and found.membership is None
+
+    ApiKey.objects.filter(pk=personal.pk).update(revoked_at=timezone.now())
+    assert live_api_key(key_hash=hash_api_key(personal_secret)) is None
+    assert live_api_key(key_hash=hash_api_key("no such key")) is None

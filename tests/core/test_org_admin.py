@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orgdash.core.models import Organization, OrganizationStats
+from orgdash.core.templatetags import admin_rows
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +87,19 @@ def test_on_an_org_host_the_overview_shows_that_org_only(acme_client):
     assert response.status_code == 200
     body = response.content.decode()
     assert ">Acme<" in body and "globex" not in body.lower()
+
+
+@pytest.mark.parametrize("query", [{}, {"o": "-4"}, {"o": "7.-1", "q": "a"}, {"q": "acme"}, {"_popup": "1"}])
+def test_admin_org_list_rows_are_the_html_django_admin_writes(staff_client, monkeypatch, query):
+    # One org without a domain and without a last activity: the "-" cells.
+    _figures("acme", members=4242, last_activity_at=timezone.now())
+    Organization.objects.get(slug="globex").domains.all().delete()
+    fast = staff_client.get("/admin/core/organization/", query).content.decode()
+    monkeypatch.setattr(admin_rows, "_plain_columns", lambda cl: None)  # Django's own result_list
+    general = staff_client.get("/admin/core/organization/", query).content.decode()
+
+    def rows(page):
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+
+    assert rows(fast) == rows(general)
+    assert 'class="field-name"' in fast and "/change/" in fast

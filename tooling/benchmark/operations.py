@@ -62,9 +62,9 @@ class Context:
             raise RuntimeError(f"GET {path} answered {response.status_code}: {response.content[:300]!r}")
         return response
 
-    def sql(self, query: str, params=None) -> list[tuple]:
+    def sql(self, query: str, params=None, *, prepare: bool | None = None) -> list[tuple]:
         with self.raw.cursor() as cursor:
-            cursor.execute(query, params or {})
+            cursor.execute(query, params or {}, prepare=prepare)
             return cursor.fetchall()
 
 

@@ -24,8 +24,15 @@ class Command(BaseCommand):
         parser.add_argument("--baseline", help="JSON of an earlier run (e.g. --orgs 10): the users list's reference")
         parser.add_argument("--skip-migrate", action="store_true", help="leave out migrate_schemas over every org")
         parser.add_argument("--json", dest="json_path", help="also write the figures as JSON here")
+        parser.add_argument(
+            "--admin-list-at",
+            type=int,
+            help="also measure the admin pages with this many orgs, the missing ones as org rows only (rolled back)",
+        )
 
-    def handle(self, *args, orgs, changed, repetitions, rounds, baseline, skip_migrate, json_path, **options):
+    def handle(
+        self, *args, orgs, changed, repetitions, rounds, baseline, skip_migrate, json_path, admin_list_at, **options
+    ):
         baseline_p50 = None
         if baseline:
             with open(baseline) as handle:
@@ -48,6 +55,9 @@ class Command(BaseCommand):
             done(operations_orgs.tick_rows(all_orgs, changed_fraction=changed, rounds=rounds))
             self.stderr.write("admin org list ...")
             done(operations_orgs.admin_rows(len(all_orgs), repetitions=repetitions))
+            if admin_list_at:
+                self.stderr.write(f"admin org list at {admin_list_at} orgs ...")
+                done(operations_orgs.padded_admin_rows(admin_list_at, repetitions=repetitions))
             self.stderr.write("users list of a small org ...")
             done(
                 [
