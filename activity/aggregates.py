@@ -184,16 +184,18 @@ def refresh_activity(*, full: bool = False, today: dt.date | None = None, wait: 
         engagement = _engagement(cursor, today=today)
 
         duration_ms = (time.perf_counter() - started) * 1000
-        AggregateState.objects.update_or_create(
-            pk=1,
-            defaults={
-                "computed_at": now,
-                "computed_for_day": today,
-                "last_full_refresh_at": now if full else state.last_full_refresh_at,
-                "last_duration_ms": round(duration_ms),
-                "engagement": engagement,
-            },
-        )
+        recorded = {
+            "computed_at": now,
+            "computed_for_day": today,
+            "last_full_refresh_at": now if full else state.last_full_refresh_at,
+            "last_duration_ms": round(duration_ms),
+            "engagement": engagement,
+        }
+        # The row was read under the lock: one UPDATE, or the first refresh's INSERT.
+        if state is None:
+            AggregateState.objects.create(pk=1, **recorded)
+        else:
+            AggregateState.objects.filter(pk=1).update(**recorded)
     result = RefreshResult(
         refreshed=True,
         full=full,
