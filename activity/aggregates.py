@@ -492,19 +492,21 @@ def _write_period_figures(cursor, windows: dict[str, Window], first_points: dict
         f"""
         WITH w(period, start, "end", first) AS (VALUES {values}),
         kept AS (
-            SELECT w.period, p.kind, p.daily[1:(w.first - w.start)] AS daily,
+            -- A kind without a stored series from the same start through the day before ``first``
+            -- (none is expected) has no prefix here: its series is computed whole.
+            SELECT w.period, p.kind, w.first, p.daily[1:(w.first - w.start)] AS daily,
                    p.cumulative[1:(w.first - w.start)] AS cumulative, p.cumulative[w.first - w.start] AS base
-            FROM w JOIN {PERIOD_FIGURES} AS p ON p.period = w.period
-            WHERE w.first > w.start
+            FROM w JOIN {PERIOD_FIGURES} AS p ON p.period = w.period AND p.start = w.start
+            WHERE w.first > w.start AND p."end" >= w.first - 1
         ),
         days AS MATERIALIZED (
             -- Scalars only: the arrays stay out of the sort below.
             SELECT w.period, w.start, w."end", k.kind, series.day::date AS day, coalesce(kept.base, 0) AS base,
                    coalesce(d.active_users, 0) AS daily, coalesce({new_in_window("d", "w.start")}, 0) AS new
             FROM w CROSS JOIN (VALUES {kinds}) AS k(kind)
-            CROSS JOIN LATERAL generate_series(w.first, w."end", interval '1 day') AS series(day)
-            LEFT JOIN {DAYS} AS d ON d.day = series.day::date AND d.kind = k.kind
             LEFT JOIN kept ON kept.period = w.period AND kept.kind = k.kind
+            CROSS JOIN LATERAL generate_series(coalesce(kept.first, w.start), w."end", interval '1 day') AS series(day)
+            LEFT JOIN {DAYS} AS d ON d.day = series.day::date AND d.kind = k.kind
         ),
         points AS (
             SELECT period, start, "end", kind, day, daily,
