@@ -261,6 +261,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A per-org task looks its org up by schema before it runs (tenant-schemas-celery): the worker
+# keeps it this long, as the web keeps a host's org (ORGDASH_TENANT_CACHE_SECONDS).
+CELERY_TASK_TENANT_CACHE_SECONDS = env.int("ORGDASH_TASK_TENANT_CACHE_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".devdata" / "celerybeat-schedule")
 ORGDASH_ACTIVITY_REFRESH_SECONDS = env.int("ORGDASH_ACTIVITY_REFRESH_SECONDS", default=60)
 # The first retry of a failed invite e-mail waits this long; each further retry twice as long (at most an hour).
