@@ -144,7 +144,8 @@ def refresh_activity(*, full: bool = False, today: dt.date | None = None, wait: 
             full = True
         dirty_days = _consume_dirty_days(cursor)
         stored = {
-            row.period: Window(row.start, row.end) for row in PeriodFigures.objects.filter(kind=0).only("start", "end")
+            row.period: Window(row.start, row.end)
+            for row in PeriodFigures.objects.filter(kind=0).only("period", "start", "end")
         }
         if set(stored) != set(PERIODS):
             full = True
@@ -155,6 +156,7 @@ def refresh_activity(*, full: bool = False, today: dt.date | None = None, wait: 
             new_days: list[dt.date] = []
             days_recomputed = _recompute_all_days(cursor, today=today)
             _recompute_buckets(cursor, days=None)
+            first_changed_day = None
         else:
             backfilled = sorted({day for day in dirty_days if day < state.computed_for_day})
             new_days = _days(state.computed_for_day, today)
@@ -164,6 +166,7 @@ def refresh_activity(*, full: bool = False, today: dt.date | None = None, wait: 
             _recompute_days(cursor, days)
             _recompute_buckets(cursor, days=days)
             days_recomputed = len(days)
+            first_changed_day = days[0] if days else None
 
         first_activity_day = _first_activity_day(cursor)
         created_day = organization_created_day()
@@ -171,22 +174,28 @@ def refresh_activity(*, full: bool = False, today: dt.date | None = None, wait: 
             period: period_window(period, today=today, first_activity_day=first_activity_day, created_day=created_day)
             for period in PERIODS
         }
-        _write_period_figures(cursor, windows)
+        first_points = {
+            period: _first_point_to_write(window, stored.get(period), state, first_changed_day=first_changed_day)
+            for period, window in windows.items()
+        }
+        _write_period_figures(cursor, windows, first_points)
         plans = [_plan(period, window, stored.get(period), state, full=full) for period, window in windows.items()]
         _refresh_leaderboards(cursor, plans, backfilled=backfilled, new_days=new_days)
         engagement = _engagement(cursor, today=today)
 
         duration_ms = (time.perf_counter() - started) * 1000
-        AggregateState.objects.update_or_create(
-            pk=1,
-            defaults={
-                "computed_at": now,
-                "computed_for_day": today,
-                "last_full_refresh_at": now if full else state.last_full_refresh_at,
-                "last_duration_ms": round(duration_ms),
-                "engagement": engagement,
-            },
-        )
+        recorded = {
+            "computed_at": now,
+            "computed_for_day": today,
+            "last_full_refresh_at": now if full else state.last_full_refresh_at,
+            "last_duration_ms": round(duration_ms),
+            "engagement": engagement,
+        }
+        # The row was read under the lock: one UPDATE, or the first refresh's INSERT.
+        if state is None:
+            AggregateState.objects.create(pk=1, **recorded)
+        else:
+            AggregateState.objects.filter(pk=1).update(**recorded)
     result = RefreshResult(
         refreshed=True,
         full=full,
@@ -450,31 +459,69 @@ def _first_activity_day(cursor) -> dt.date | None:
     return cursor.fetchone()[0]
 
 
-def _write_period_figures(cursor, windows: dict[str, Window]) -> None:
-    values = ", ".join("(%s, %s::date, %s::date)" for _ in windows)
+def _first_point_to_write(
+    window: Window, stored: Window | None, state: AggregateState | None, *, first_changed_day: dt.date | None
+) -> dt.date:
+    """The first day of ``window`` whose series point can differ from the stored one. A point
+    depends only on the window's start and the day rows up to its day, so when the window starts
+    where the stored one does and the stored series ends on the last refresh's day, the points
+    before the first recomputed day stay as they are (usually all but today's)."""
+    if (
+        first_changed_day is None
+        or stored is None
+        or state is None
+        or stored.start != window.start
+        or stored.end != state.computed_for_day
+        or window.end < stored.end
+    ):
+        return window.start
+    return max(window.start, min(first_changed_day, stored.end + dt.timedelta(days=1)))
+
+
+def _write_period_figures(cursor, windows: dict[str, Window], first_points: dict[str, dt.date]) -> None:
+    """Each period's series: the stored points before ``first_points[period]`` kept, the rest
+    (all of it when that is the window's start) computed from the day rows."""
+    values = ", ".join("(%s, %s::date, %s::date, %s::date)" for _ in windows)
     kinds = ", ".join(f"({kind})" for kind in AGGREGATE_KINDS)
-    params = [value for period, window in windows.items() for value in (period, window.start, window.end)]
+    params = [
+        value
+        for period, window in windows.items()
+        for value in (period, window.start, window.end, first_points.get(period, window.start))
+    ]
     cursor.execute(
         f"""
-        WITH w(period, start, "end") AS (VALUES {values}),
+        WITH w(period, start, "end", first) AS (VALUES {values}),
+        kept AS (
+            -- A kind without a stored series from the same start through the day before ``first``
+            -- (none is expected) has no prefix here: its series is computed whole.
+            SELECT w.period, p.kind, w.first, p.daily[1:(w.first - w.start)] AS daily,
+                   p.cumulative[1:(w.first - w.start)] AS cumulative, p.cumulative[w.first - w.start] AS base
+            FROM w JOIN {PERIOD_FIGURES} AS p ON p.period = w.period AND p.start = w.start
+            WHERE w.first > w.start AND p."end" >= w.first - 1
+        ),
         days AS MATERIALIZED (
             -- Scalars only: the arrays stay out of the sort below.
-            SELECT w.period, w.start, w."end", k.kind, series.day::date AS day,
+            SELECT w.period, w.start, w."end", k.kind, series.day::date AS day, coalesce(kept.base, 0) AS base,
                    coalesce(d.active_users, 0) AS daily, coalesce({new_in_window("d", "w.start")}, 0) AS new
             FROM w CROSS JOIN (VALUES {kinds}) AS k(kind)
-            CROSS JOIN LATERAL generate_series(w.start, w."end", interval '1 day') AS series(day)
+            LEFT JOIN kept ON kept.period = w.period AND kept.kind = k.kind
+            CROSS JOIN LATERAL generate_series(coalesce(kept.first, w.start), w."end", interval '1 day') AS series(day)
             LEFT JOIN {DAYS} AS d ON d.day = series.day::date AND d.kind = k.kind
         ),
         points AS (
             SELECT period, start, "end", kind, day, daily,
-                   sum(new) OVER (PARTITION BY period, kind ORDER BY day) AS cumulative
+                   base + sum(new) OVER (PARTITION BY period, kind ORDER BY day) AS cumulative
             FROM days
+        ),
+        tails AS (
+            SELECT period, kind, start, "end", (array_agg(cumulative ORDER BY day DESC))[1] AS total,
+                   array_agg(daily ORDER BY day) AS daily, array_agg(cumulative::integer ORDER BY day) AS cumulative
+            FROM points GROUP BY period, kind, start, "end"
         )
         INSERT INTO {PERIOD_FIGURES} AS p (period, kind, start, "end", total_active_users, daily, cumulative)
-        SELECT period, kind, start, "end",
-               (array_agg(cumulative ORDER BY day DESC))[1],
-               array_agg(daily ORDER BY day), array_agg(cumulative::integer ORDER BY day)
-        FROM points GROUP BY period, kind, start, "end"
+        SELECT t.period, t.kind, t.start, t."end", t.total,
+               coalesce(kept.daily, '{{}}') || t.daily, coalesce(kept.cumulative, '{{}}') || t.cumulative
+        FROM tails AS t LEFT JOIN kept ON kept.period = t.period AND kept.kind = t.kind
         ON CONFLICT (period, kind) DO UPDATE SET start = EXCLUDED.start, "end" = EXCLUDED."end",
             total_active_users = EXCLUDED.total_active_users, daily = EXCLUDED.daily,
             cumulative = EXCLUDED.cumulative

@@ -9,13 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Membership
 from activity.aggregates import refresh_activity
 from activity.services import membership_stats_catch_up
-from orgdash.core.changes import change_clock, changed_organizations, organization_change_seen
+from orgdash.core.changes import (
+    change_clock,
+    changed_organizations,
+    organization_change_seen,
+    organization_marks_prune,
+)
 from orgdash.core.selectors import RefreshTarget, organizations_to_refresh
 from orgdash.core.services import organization_stats_record
 
@@ -24,9 +29,18 @@ ACTIVE_WINDOW = dt.timedelta(days=30)
 
 def refresh_round(*, now: dt.datetime | None = None) -> list[RefreshTarget]:
     """The orgs this round refreshes: changed (Redis and database marks), never refreshed, or due
-    for their daily rollover. One Redis read and one query, however many orgs are idle."""
+    for their daily rollover. One Redis read and one query, however many orgs are idle.
+
+    Every marked org that exists is visited, so a marked name the query did not return is an org
+    deleted since (or the public schema): its mark would never be cleared by a refresh, so it
+    goes here."""
     changed = changed_organizations() or {}
-    return organizations_to_refresh(changed=changed.keys(), now=now or timezone.now())
+    targets = organizations_to_refresh(changed=changed.keys(), now=now or timezone.now())
+    visited = {target.schema_name for target in targets}
+    orphaned = {schema: score for schema, score in changed.items() if schema not in visited}
+    if orphaned:
+        organization_marks_prune(orphaned)
+    return targets
 
 
 @dataclass(frozen=True)
@@ -66,19 +80,21 @@ def organization_refresh(*, full: bool = False, wait: bool = False) -> str:
         cursor.execute("SELECT clock_timestamp()")
         started_at = cursor.fetchone()[0]
     caught_up = membership_stats_catch_up()
-    result = refresh_activity(full=full, wait=wait)
-    if not result.refreshed:  # another refresh holds the org: its marks stay for the next round
-        return f"{schema}: {caught_up.members} members caught up; {result.describe()}"
-    figures = organization_figures(now=started_at)
-    organization_stats_record(
-        schema_name=schema,
-        members=figures.members,
-        pending_invites=figures.pending_invites,
-        active_30d=figures.active_30d,
-        last_activity_at=figures.last_activity_at,
-        refreshed_at=started_at,
-        refreshed_day=result.computed_for_day,
-    )
+    # The aggregates and the org's figures commit together: one commit (one WAL flush) per refresh.
+    with transaction.atomic():
+        result = refresh_activity(full=full, wait=wait)
+        if not result.refreshed:  # another refresh holds the org: its marks stay for the next round
+            return f"{schema}: {caught_up.members} members caught up; {result.describe()}"
+        figures = organization_figures(now=started_at)
+        organization_stats_record(
+            schema_name=schema,
+            members=figures.members,
+            pending_invites=figures.pending_invites,
+            active_30d=figures.active_30d,
+            last_activity_at=figures.last_activity_at,
+            refreshed_at=started_at,
+            refreshed_day=result.computed_for_day,
+        )
     if read_from is not None:
         organization_change_seen(schema=schema, read_from=read_from)
     return f"{schema}: {caught_up.members} members caught up; {result.describe()}"

@@ -48,6 +48,19 @@ end
 return 0
 """
 
+# Removes the marks of orgs that no longer exist, each unless it was marked again since it was read.
+_PRUNE_SCRIPT = """
+local removed = 0
+for i = 1, #ARGV, 2 do
+    local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+    if score and tonumber(score) <= tonumber(ARGV[i + 1]) then
+        redis.call('ZREM', KEYS[1], ARGV[i])
+        removed = removed + 1
+    end
+end
+return removed
+"""
+
 _MARK_FALLBACK_SQL = """
 UPDATE public.core_organizationstats SET changed_at = clock_timestamp()
 WHERE organization_id = (SELECT id FROM public.core_organization WHERE schema_name = %s)
@@ -105,3 +118,17 @@ def organization_change_seen(*, schema: str, read_from: int) -> bool:
     except redis.RedisError:
         logger.warning("could not clear the change mark of %s", schema, exc_info=True)
         return False
+
+
+def organization_marks_prune(marks: dict[str, int]) -> int:
+    """Removes the marks of orgs that no longer exist (``marks``: schema → the mark's time as read),
+    so the set holds only live orgs; a mark set again since it was read stays. Returns how many
+    went."""
+    if not marks:
+        return 0
+    arguments = [value for schema, score in marks.items() for value in (schema, score)]
+    try:
+        return int(_redis().eval(_PRUNE_SCRIPT, 1, CHANGED_KEY, *arguments))
+    except redis.RedisError:
+        logger.warning("could not prune the change marks of %s", ", ".join(marks), exc_info=True)
+        return 0

@@ -1,8 +1,13 @@
+import copy
 import logging
+import threading
+import time
 
+from django.conf import settings
 from django.contrib.auth import logout
 from django.db import connection
 from django.http import JsonResponse
+from django_tenants.middleware.main import TenantMainMiddleware
 
 from orgdash.core.health import health_report
 
@@ -41,3 +46,47 @@ class OrgSessionMiddleware:
 
 def bind_session_to_org(sender, request, user, **kwargs):
     request.session[SESSION_ORG_KEY] = connection.schema_name
+
+
+class TenantCache:
+    """Host → org, kept in the process for ``ORGDASH_TENANT_CACHE_SECONDS``, so a request does not
+    switch to the public schema and look its host up in ``core_domain`` each time (two of a small
+    API call's five to seven round trips). Emptied in this process whenever an org or a domain is
+    saved or deleted; other processes see such a change within the TTL."""
+
+    def __init__(self):
+        self._entries: dict[str, tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, hostname: str):
+        entry = self._entries.get(hostname)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, hostname: str, tenant, *, seconds: float) -> None:
+        with self._lock:
+            self._entries[hostname] = (time.monotonic() + seconds, tenant)
+
+    def clear(self, **kwargs) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+tenant_cache = TenantCache()
+
+
+class CachedTenantMiddleware(TenantMainMiddleware):
+    """django-tenants' host → schema middleware, with the org of a host cached (see ``TenantCache``);
+    an unknown host is looked up every time and answers 404 as before."""
+
+    def get_tenant(self, domain_model, hostname):
+        seconds = settings.ORGDASH_TENANT_CACHE_SECONDS
+        if seconds <= 0:
+            return super().get_tenant(domain_model, hostname)
+        tenant = tenant_cache.get(hostname)
+        if tenant is None:
+            tenant = super().get_tenant(domain_model, hostname)
+            tenant_cache.put(hostname, tenant, seconds=seconds)
+        # Each request gets its own copy: the middleware sets attributes on it.
+        return copy.copy(tenant)

@@ -70,7 +70,7 @@ ORGDASH_PG_DUMP = env("ORGDASH_PG_DUMP", default="")
 
 MIDDLEWARE = [
     "orgdash.core.middleware.HealthCheckMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "orgdash.core.middleware.CachedTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -261,6 +261,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A per-org task looks its org up by schema before it runs (tenant-schemas-celery): the worker
+# keeps it this long, as the web keeps a host's org (ORGDASH_TENANT_CACHE_SECONDS).
+CELERY_TASK_TENANT_CACHE_SECONDS = env.int("ORGDASH_TASK_TENANT_CACHE_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".devdata" / "celerybeat-schedule")
 ORGDASH_ACTIVITY_REFRESH_SECONDS = env.int("ORGDASH_ACTIVITY_REFRESH_SECONDS", default=60)
 # The first retry of a failed invite e-mail waits this long; each further retry twice as long (at most an hour).
@@ -278,6 +281,9 @@ CELERY_BEAT_SCHEDULE = {
 # Per-org work of orgs with at least this many members goes to its own queue, so a big org's
 # refresh never waits behind, or holds up, the small ones. A worker started without -Q consumes
 # both; at scale, run one set of workers per queue (`-Q celery` and `-Q orgs-large`).
+# How long a process keeps a host's org (orgdash.core.middleware.TenantCache); 0: looked up on
+# every request. A change to an org or a domain empties the cache of the process that made it.
+ORGDASH_TENANT_CACHE_SECONDS = env.float("ORGDASH_TENANT_CACHE_SECONDS", default=30)
 ORGDASH_LARGE_ORG_MEMBERS = env.int("ORGDASH_LARGE_ORG_MEMBERS", default=5000)
 ORGDASH_LARGE_ORG_QUEUE = "orgs-large"
 CELERY_TASK_DEFAULT_QUEUE = "celery"

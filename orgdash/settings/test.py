@@ -26,4 +26,9 @@ CACHES["default"]["LOCATION"] = REDIS_URL
 CACHES["default"]["KEY_PREFIX"] = "orgdash-test"
 CELERY_BROKER_URL = REDIS_URL
 
+# Tests create and roll back orgs and domains, also under a live server in another process, which
+# a cached host would outlive; the cache has tests of its own (tests/core/test_tenant_cache.py).
+ORGDASH_TENANT_CACHE_SECONDS = 0
+CELERY_TASK_TENANT_CACHE_SECONDS = 0
+
 STATIC_ROOT = None  # served by the finders (WHITENOISE_USE_FINDERS)

@@ -26,6 +26,7 @@ from orgdash.core.changes import (
     changed_organizations,
     organization_change_seen,
     organization_changed,
+    organization_marks_prune,
 )
 from orgdash.core.models import Organization, OrganizationStats
 from orgdash.core.selectors import organizations_to_refresh
@@ -128,6 +129,25 @@ def test_a_mark_made_while_a_refresh_runs_survives_it(quiet_instance, acme):
     time.sleep(0.002)
     assert organization_change_seen(schema=acme.schema_name, read_from=change_clock())
     assert acme.schema_name not in changed_organizations()
+
+
+def test_the_mark_of_a_deleted_org_is_pruned_by_the_next_round(quiet_instance, acme):
+    deleted = f"deleted_{uuid.uuid4().hex[:8]}"  # marked by its last change, then the org was deleted
+    organization_changed(schema=deleted)
+    organization_changed(schema=acme.schema_name)
+    assert [target.schema_name for target in refresh_round()] == [acme.schema_name]
+    marked = changed_organizations()
+    assert deleted not in marked
+    assert acme.schema_name in marked, "a live org's mark goes only with its refresh"
+    assert [target.schema_name for target in refresh_round()] == [acme.schema_name]
+
+
+def test_pruning_keeps_a_mark_set_again_since_it_was_read(quiet_instance):
+    get_redis_connection("default").zadd(CHANGED_KEY, {"deleted_org": 2_000})
+    assert organization_marks_prune({"deleted_org": 1_000}) == 0
+    assert "deleted_org" in changed_organizations()
+    assert organization_marks_prune({"deleted_org": 2_000}) == 1
+    assert "deleted_org" not in changed_organizations()
 
 
 def test_big_orgs_have_their_own_queue(settings):

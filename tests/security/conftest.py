@@ -146,7 +146,8 @@ def app_server(*, extra_env: dict | None = None, log_name: str = "fault-server")
             except requests.RequestException:
                 return False
 
-        wait_until(answers, timeout=30, interval=0.2, what="the app server")
+        # A worker loads every URLconf before it answers (orgdash/wsgi.py): slow on a loaded machine.
+        wait_until(answers, timeout=90, interval=0.2, what="the app server")
         yield port
     finally:
         process.terminate()

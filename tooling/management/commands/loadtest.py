@@ -254,6 +254,9 @@ class Command(BaseCommand):
                 "2",
                 "--threads",
                 "8",
+                # The application (every URLconf, see orgdash/wsgi.py) is loaded once, before the
+                # workers fork, rather than by each worker at once on a machine with few cores.
+                "--preload",
                 "--log-level",
                 "warning",
             ],
@@ -274,7 +277,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _wait_healthy(port: int, host: str) -> None:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a loaded machine starts the stack slowly
         while time.monotonic() < deadline:
             try:
                 request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"Host": host})
@@ -282,4 +285,4 @@ class Command(BaseCommand):
                     return
             except OSError:
                 time.sleep(0.5)
-        raise CommandError("the web server did not become healthy within 60 s")
+        raise CommandError("the web server did not become healthy within 120 s")
