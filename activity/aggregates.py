@@ -368,15 +368,21 @@ def _days_affected_by_backfill(cursor, backfilled: list[dt.date], *, today: dt.d
 
 
 def _update_first_days(cursor, days: list[dt.date]) -> None:
+    # Only members whose first days move are written (``least`` ignores nulls): an upsert would
+    # lock every member of the days, most of whom started long ago.
     columns = list(FIRST_COLUMNS.values())
-    updates = ", ".join(f"{column} = least(f.{column}, EXCLUDED.{column})" for column in columns)
     current = ", ".join(f"f.{column}" for column in columns)
-    moved = ", ".join(f"least(f.{column}, EXCLUDED.{column})" for column in columns)
+    moved = ", ".join(f"least(f.{column}, seen.{column})" for column in columns)
+    updates = ", ".join(f"{column} = least(f.{column}, seen.{column})" for column in columns)
     cursor.execute(
-        f"""INSERT INTO {FIRSTS} AS f (membership_id, {", ".join(columns)})
-            {_first_days_select("a.day = ANY(%s)")}
-            ON CONFLICT (membership_id) DO UPDATE SET {updates}
-            WHERE ({current}) IS DISTINCT FROM ({moved})""",
+        f"""WITH seen AS MATERIALIZED ({_first_days_select("a.day = ANY(%s)")}),
+            moved AS (
+                UPDATE {FIRSTS} AS f SET {updates}
+                FROM seen WHERE f.membership_id = seen.membership_id AND ({current}) IS DISTINCT FROM ({moved})
+            )
+            INSERT INTO {FIRSTS} (membership_id, {", ".join(columns)})
+            SELECT seen.* FROM seen
+            WHERE NOT EXISTS (SELECT 1 FROM {FIRSTS} AS f WHERE f.membership_id = seen.membership_id)""",
         [days],
     )
 
@@ -576,18 +582,24 @@ def _refresh_leaderboards(cursor, plans: list[_Plan], *, backfilled: list[dt.dat
             WHERE a.day = ANY(%s::date[])
             GROUP BY w.period, a.membership_id
         ),
+        -- One look-up of each member's row: most were counted by the last refresh already.
+        known AS MATERIALIZED (
+            SELECT fresh.*, l.last_active AS counted_through
+            FROM fresh LEFT JOIN {LEADERBOARD} AS l
+                ON l.period = fresh.period AND l.membership_id = fresh.membership_id
+            WHERE l.last_active IS NULL OR l.last_active < fresh.last_day
+        ),
         updated AS (
             UPDATE {LEADERBOARD} AS l
-            SET days_active = l.days_active + (SELECT count(*) FROM unnest(fresh.days) AS d WHERE d > l.last_active),
-                last_active = fresh.last_day
-            FROM fresh
-            WHERE l.period = fresh.period AND l.membership_id = fresh.membership_id AND l.last_active < fresh.last_day
+            SET days_active = l.days_active + (SELECT count(*) FROM unnest(known.days) AS d WHERE d > l.last_active),
+                last_active = known.last_day
+            FROM known
+            WHERE known.counted_through IS NOT NULL
+              AND l.period = known.period AND l.membership_id = known.membership_id
         )
         INSERT INTO {LEADERBOARD} (period, membership_id, days_active, last_active)
-        SELECT fresh.period, fresh.membership_id, cardinality(fresh.days), fresh.last_day FROM fresh
-        WHERE NOT EXISTS (
-            SELECT 1 FROM {LEADERBOARD} AS l WHERE l.period = fresh.period AND l.membership_id = fresh.membership_id
-        )
+        SELECT known.period, known.membership_id, cardinality(known.days), known.last_day FROM known
+        WHERE known.counted_through IS NULL
         """,
         [*params, new_days],
     )
