@@ -31,7 +31,10 @@ first day when it moved earlier: those days are recomputed too. Buckets holding 
 day are recomputed; period figures are always rebuilt from the day rows (a few hundred rows).
 The leaderboard is kept by deltas: days dropped from a window are subtracted, new days added
 once per member (``last_active`` says what is counted), and members of backfilled days recounted.
-A full refresh computes the day rows in one pass over all day rows.
+
+A full refresh reads the day rows twice: once in (member, day) order for every row's previous
+active day per kind, counted straight into a small histogram per kind, and once per member for
+the first days and the leaderboards, of which it writes only the rows that change.
 """
 
 import datetime as dt
@@ -180,7 +183,10 @@ def refresh_activity(*, full: bool = False, today: dt.date | None = None, wait: 
         }
         _write_period_figures(cursor, windows, first_points)
         plans = [_plan(period, window, stored.get(period), state, full=full) for period, window in windows.items()]
-        _refresh_leaderboards(cursor, plans, backfilled=backfilled, new_days=new_days)
+        if full:
+            _rebuild_first_days_and_leaderboards(cursor, plans, today=today)
+        else:
+            _refresh_leaderboards(cursor, plans, backfilled=backfilled, new_days=new_days)
         engagement = _engagement(cursor, today=today)
 
         duration_ms = (time.perf_counter() - started) * 1000
@@ -258,45 +264,60 @@ def _first_days_select(where: str) -> str:
     return f"SELECT a.membership_id, {columns} FROM {ACTIVITY} AS a WHERE {where} GROUP BY a.membership_id"
 
 
-# The day rows from per-row gaps: ``gaps(x, kind, g, never)`` with ``g`` the days since the
-# member's previous active day with that kind, HORIZON + 1 when further back or never.
-_DAY_ROWS_FROM_GAPS = f"""
-hist AS (
-    SELECT x, kind, g, count(*) AS n, count(*) FILTER (WHERE never) AS firsts FROM gaps GROUP BY x, kind, g
-),
+# Gap codes of the histogram ``hist(x, kind, g, n)``: ``g`` in 1..HORIZON is the days since the
+# member's previous active day with that kind; further back, or never, get a code of their own.
+BEYOND_HORIZON = HORIZON_DAYS + 1
+NEVER_BEFORE = HORIZON_DAYS + 2
+
+# The day rows from the gap histogram. ``new_after[j]`` is the day's actives minus those whose gap
+# is at most ``j``: each histogram step holds that value from its gap up to the next one, so the
+# dense array is filled step by step (no join of every ``j`` against the histogram).
+_DAY_ROWS_FROM_HISTOGRAM = f"""
 totals AS (
-    SELECT x, kind, sum(n) AS active, sum(firsts) AS first_time,
-           sum(n) FILTER (WHERE g > {HORIZON_DAYS}) AS beyond,
-           max(g) FILTER (WHERE g <= {HORIZON_DAYS}) AS longest
+    SELECT x, kind, sum(n) AS active,
+           coalesce(sum(n) FILTER (WHERE g = {NEVER_BEFORE}), 0) AS first_time,
+           coalesce(sum(n) FILTER (WHERE g > {HORIZON_DAYS}), 0) AS beyond
     FROM hist GROUP BY x, kind
 ),
-grid AS (
-    SELECT t.x, t.kind, t.active, t.first_time, t.beyond, j,
-           t.active - coalesce(sum(hist.n) OVER (PARTITION BY t.x, t.kind ORDER BY j), 0) AS after
-    FROM totals AS t
-    LEFT JOIN LATERAL generate_series(1, t.longest) AS j ON true
-    LEFT JOIN hist ON hist.x = t.x AND hist.kind = t.kind AND hist.g = j
+steps AS (
+    -- A step at gap 0 per day and kind starts the array at the day's actives.
+    SELECT h.x, h.kind, h.g, t.active - sum(h.n) OVER w AS after, lead(h.g) OVER w AS next_g
+    FROM (SELECT x, kind, g, n FROM hist WHERE g <= {HORIZON_DAYS}
+          UNION ALL SELECT x, kind, 0, 0 FROM totals) AS h
+    JOIN totals AS t ON t.x = h.x AND t.kind = h.kind
+    WINDOW w AS (PARTITION BY h.x, h.kind ORDER BY h.g)
+),
+dense AS (
+    SELECT s.x, s.kind, array_agg(s.after::integer ORDER BY j) AS new_after
+    FROM steps AS s
+    CROSS JOIN LATERAL generate_series(greatest(s.g, 1), coalesce(s.next_g - 1, s.g)) AS j
+    GROUP BY s.x, s.kind
 )
 INSERT INTO {DAYS} (day, kind, active_users, first_time_users, beyond_horizon_users, new_after)
-SELECT x, kind, active, first_time, coalesce(beyond, 0),
-       coalesce(array_agg(after::integer ORDER BY j) FILTER (WHERE j IS NOT NULL), '{{}}')
-FROM grid GROUP BY x, kind, active, first_time, beyond
+SELECT t.x, t.kind, t.active, t.first_time, t.beyond, coalesce(d.new_after, '{{}}')
+FROM totals AS t LEFT JOIN dense AS d ON d.x = t.x AND d.kind = t.kind
 """
+
+# Histogram keys pack a day and a gap code into one integer (one hash per kind and row).
+_KEY_EPOCH = "date '1970-01-01'"
+_KEY_SPAN = 512
 
 
 def _recompute_all_days(cursor, *, today: dt.date) -> int:
-    """Every day row in one pass: each day row's previous active day per kind by window functions."""
-    cursor.execute(f"DELETE FROM {FIRSTS}")
-    cursor.execute(
-        f"INSERT INTO {FIRSTS} (membership_id, {', '.join(FIRST_COLUMNS.values())}) "
-        + _first_days_select("a.day <= %s"),
-        [today],
-    )
+    """Every day row in one pass in (member, day) order: each row's previous active day per kind
+    by window functions, counted into one small hash table per kind."""
     cursor.execute(f"DELETE FROM {DAYS}")
     previous = ", ".join(
         f"max(a.day) FILTER (WHERE {_kind_test(kind, 'a')}) OVER earlier AS prev_{kind}" for kind in AGGREGATE_KINDS
     )
-    choices = ", ".join(f"({kind}, prev_{kind})" for kind in AGGREGATE_KINDS)
+    keys = ", ".join(
+        f"CASE WHEN {_kind_test(kind, 'r')} THEN (r.x - {_KEY_EPOCH}) * {_KEY_SPAN}"
+        f" + CASE WHEN r.prev_{kind} IS NULL THEN {NEVER_BEFORE} ELSE least(r.x - r.prev_{kind}, {BEYOND_HORIZON}) END"
+        f" END AS key_{kind}"
+        for kind in AGGREGATE_KINDS
+    )
+    key_columns = ", ".join(f"key_{kind}" for kind in AGGREGATE_KINDS)
+    kind_of_group = " ".join(f"WHEN key_{kind} IS NOT NULL THEN {kind}" for kind in AGGREGATE_KINDS)
     cursor.execute(
         f"""
         WITH r AS (
@@ -305,15 +326,17 @@ def _recompute_all_days(cursor, *, today: dt.date) -> int:
             WINDOW earlier AS (PARTITION BY a.membership_id ORDER BY a.day
                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
         ),
-        gaps AS (
-            SELECT r.x, k.kind,
-                   CASE WHEN k.prev IS NULL OR r.x - k.prev > {HORIZON_DAYS} THEN {HORIZON_DAYS + 1}
-                        ELSE r.x - k.prev END AS g,
-                   k.prev IS NULL AS never
-            FROM r CROSS JOIN LATERAL (VALUES {choices}) AS k(kind, prev)
-            WHERE k.kind = 0 OR (r.kinds & k.kind) <> 0
+        keyed AS (SELECT {keys} FROM r),
+        -- One grouping set per kind: a row without that kind has a null key (a group dropped below).
+        grouped AS (
+            SELECT CASE {kind_of_group} END AS kind, coalesce({key_columns}) AS key, count(*) AS n
+            FROM keyed GROUP BY GROUPING SETS ({key_columns})
         ),
-        {_DAY_ROWS_FROM_GAPS}
+        hist AS (
+            SELECT {_KEY_EPOCH} + key / {_KEY_SPAN} AS x, kind, key %% {_KEY_SPAN} AS g, n
+            FROM grouped WHERE key IS NOT NULL
+        ),
+        {_DAY_ROWS_FROM_HISTOGRAM}
         """,
         [today],
     )
@@ -354,15 +377,21 @@ def _days_affected_by_backfill(cursor, backfilled: list[dt.date], *, today: dt.d
 
 
 def _update_first_days(cursor, days: list[dt.date]) -> None:
+    # Only members whose first days move are written (``least`` ignores nulls): an upsert would
+    # lock every member of the days, most of whom started long ago.
     columns = list(FIRST_COLUMNS.values())
-    updates = ", ".join(f"{column} = least(f.{column}, EXCLUDED.{column})" for column in columns)
     current = ", ".join(f"f.{column}" for column in columns)
-    moved = ", ".join(f"least(f.{column}, EXCLUDED.{column})" for column in columns)
+    moved = ", ".join(f"least(f.{column}, seen.{column})" for column in columns)
+    updates = ", ".join(f"{column} = least(f.{column}, seen.{column})" for column in columns)
     cursor.execute(
-        f"""INSERT INTO {FIRSTS} AS f (membership_id, {", ".join(columns)})
-            {_first_days_select("a.day = ANY(%s)")}
-            ON CONFLICT (membership_id) DO UPDATE SET {updates}
-            WHERE ({current}) IS DISTINCT FROM ({moved})""",
+        f"""WITH seen AS MATERIALIZED ({_first_days_select("a.day = ANY(%s)")}),
+            moved AS (
+                UPDATE {FIRSTS} AS f SET {updates}
+                FROM seen WHERE f.membership_id = seen.membership_id AND ({current}) IS DISTINCT FROM ({moved})
+            )
+            INSERT INTO {FIRSTS} (membership_id, {", ".join(columns)})
+            SELECT seen.* FROM seen
+            WHERE NOT EXISTS (SELECT 1 FROM {FIRSTS} AS f WHERE f.membership_id = seen.membership_id)""",
         [days],
     )
 
@@ -393,10 +422,12 @@ def _recompute_days(cursor, days: list[dt.date]) -> None:
                    ) END AS prev
             FROM r
         ),
-        gaps AS (
-            SELECT x, kind, coalesce(x - prev, {HORIZON_DAYS + 1}) AS g, never FROM probed
+        hist AS (
+            SELECT x, kind, CASE WHEN never THEN {NEVER_BEFORE} ELSE coalesce(x - prev, {BEYOND_HORIZON}) END AS g,
+                   count(*) AS n
+            FROM probed GROUP BY 1, 2, 3
         ),
-        {_DAY_ROWS_FROM_GAPS}
+        {_DAY_ROWS_FROM_HISTOGRAM}
         """,
         [days],
     )
@@ -598,18 +629,24 @@ def _refresh_leaderboards(cursor, plans: list[_Plan], *, backfilled: list[dt.dat
             WHERE a.day = ANY(%s::date[])
             GROUP BY w.period, a.membership_id
         ),
+        -- One look-up of each member's row: most were counted by the last refresh already.
+        known AS MATERIALIZED (
+            SELECT fresh.*, l.last_active AS counted_through
+            FROM fresh LEFT JOIN {LEADERBOARD} AS l
+                ON l.period = fresh.period AND l.membership_id = fresh.membership_id
+            WHERE l.last_active IS NULL OR l.last_active < fresh.last_day
+        ),
         updated AS (
             UPDATE {LEADERBOARD} AS l
-            SET days_active = l.days_active + (SELECT count(*) FROM unnest(fresh.days) AS d WHERE d > l.last_active),
-                last_active = fresh.last_day
-            FROM fresh
-            WHERE l.period = fresh.period AND l.membership_id = fresh.membership_id AND l.last_active < fresh.last_day
+            SET days_active = l.days_active + (SELECT count(*) FROM unnest(known.days) AS d WHERE d > l.last_active),
+                last_active = known.last_day
+            FROM known
+            WHERE known.counted_through IS NOT NULL
+              AND l.period = known.period AND l.membership_id = known.membership_id
         )
         INSERT INTO {LEADERBOARD} (period, membership_id, days_active, last_active)
-        SELECT fresh.period, fresh.membership_id, cardinality(fresh.days), fresh.last_day FROM fresh
-        WHERE NOT EXISTS (
-            SELECT 1 FROM {LEADERBOARD} AS l WHERE l.period = fresh.period AND l.membership_id = fresh.membership_id
-        )
+        SELECT known.period, known.membership_id, cardinality(known.days), known.last_day FROM known
+        WHERE known.counted_through IS NULL
         """,
         [*params, new_days],
     )
@@ -646,6 +683,74 @@ def _insert_leaderboard_rows(cursor, plans: list[_Plan], *, members_of_days: lis
         SELECT choice.period, counts.membership_id, choice.days, choice.last
         FROM counts CROSS JOIN LATERAL (VALUES {choices}) AS choice(period, days, last)
         WHERE choice.days > 0
+        """,
+        params,
+    )
+
+
+def _rebuild_first_days_and_leaderboards(cursor, plans: list[_Plan], *, today: dt.date) -> None:
+    """Every member's first days and leaderboard rows, from one pass over the day rows.
+
+    Only rows that change are written: a full refresh mostly confirms what the incremental ones
+    kept, and rewriting every row would cost an index update and a foreign-key check each."""
+    firsts = ", ".join(
+        f"min(a.day) FILTER (WHERE {_kind_test(kind, 'a')}) AS {column}" for kind, column in FIRST_COLUMNS.items()
+    )
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE a.day >= %s AND a.day <= %s) AS days_{i}, "
+        f"max(a.day) FILTER (WHERE a.day >= %s AND a.day <= %s) AS last_{i}"
+        for i in range(len(plans))
+    )
+    choices = ", ".join(f"(%s, days_{i}, last_{i})" for i in range(len(plans)))
+    params: list = []
+    for plan in plans:
+        params += [plan.window.start, plan.window.end] * 2
+    params += [today, *(plan.period for plan in plans)]
+    columns = list(FIRST_COLUMNS.values())
+    stored_firsts = ", ".join(f"f.{column}" for column in columns)
+    fresh_firsts = ", ".join(f"m.{column}" for column in columns)
+    cursor.execute(
+        f"""
+        WITH per_member AS MATERIALIZED (
+            SELECT a.membership_id, {firsts}, {counts}
+            FROM {ACTIVITY} AS a WHERE a.day <= %s GROUP BY a.membership_id
+        ),
+        firsts_gone AS (
+            DELETE FROM {FIRSTS} AS f
+            WHERE NOT EXISTS (SELECT 1 FROM per_member AS m WHERE m.membership_id = f.membership_id)
+        ),
+        firsts_moved AS (
+            UPDATE {FIRSTS} AS f SET {", ".join(f"{column} = m.{column}" for column in columns)}
+            FROM per_member AS m
+            WHERE m.membership_id = f.membership_id AND ({stored_firsts}) IS DISTINCT FROM ({fresh_firsts})
+        ),
+        firsts_new AS (
+            INSERT INTO {FIRSTS} (membership_id, {", ".join(columns)})
+            SELECT m.membership_id, {fresh_firsts} FROM per_member AS m
+            WHERE NOT EXISTS (SELECT 1 FROM {FIRSTS} AS f WHERE f.membership_id = m.membership_id)
+        ),
+        fresh AS MATERIALIZED (
+            SELECT choice.period, m.membership_id, choice.days, choice.last
+            FROM per_member AS m CROSS JOIN LATERAL (VALUES {choices}) AS choice(period, days, last)
+            WHERE choice.days > 0
+        ),
+        board_gone AS (
+            DELETE FROM {LEADERBOARD} AS l
+            WHERE NOT EXISTS (
+                SELECT 1 FROM fresh WHERE fresh.period = l.period AND fresh.membership_id = l.membership_id
+            )
+        ),
+        board_changed AS (
+            UPDATE {LEADERBOARD} AS l SET days_active = fresh.days, last_active = fresh.last
+            FROM fresh
+            WHERE fresh.period = l.period AND fresh.membership_id = l.membership_id
+              AND (l.days_active, l.last_active) IS DISTINCT FROM (fresh.days, fresh.last)
+        )
+        INSERT INTO {LEADERBOARD} (period, membership_id, days_active, last_active)
+        SELECT fresh.period, fresh.membership_id, fresh.days, fresh.last FROM fresh
+        WHERE NOT EXISTS (
+            SELECT 1 FROM {LEADERBOARD} AS l WHERE l.period = fresh.period AND l.membership_id = fresh.membership_id
+        )
         """,
         params,
     )

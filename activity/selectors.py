@@ -33,6 +33,9 @@ class ActivityFigures:
     series: list[dict]
     total_active_users: int | None = None
     by_kind: dict[str, int] | None = None
+    # The series as JSON text written by PostgreSQL (``series`` is then empty): a period's
+    # hundreds of points cost most of a request when built and encoded point by point.
+    series_json: str | None = None
 
     def as_summary(self) -> dict:
         return {
@@ -53,6 +56,15 @@ class ActivityFigures:
             "series": self.series,
             "computed_at": self.computed_at,
         }
+
+
+def _series_json_sql(values: str, start: str) -> str:
+    """SQL of the JSON text of ``_points(start, values)`` for an integer array column."""
+    point = """'{"date":"' || to_char(%s + (u.i - 1)::integer, 'YYYY-MM-DD') || '","active_users":' || u.v || '}'"""
+    return (
+        f"(SELECT '[' || coalesce(string_agg({point % start}, ',' ORDER BY u.i), '') || ']'"
+        f" FROM unnest({values}) WITH ORDINALITY AS u(v, i))"
+    )
 
 
 def _points(start: dt.date, values: list[int]) -> list[dict]:
@@ -96,12 +108,13 @@ def _bucket_points(window: Window, interval: str, cumulative: list[int], buckets
     return points
 
 
-def activity_summary(*, period: str, kind: int = KIND_ANY) -> ActivityFigures | None:
+def activity_summary(*, period: str, kind: int = KIND_ANY, as_json: bool = False) -> ActivityFigures | None:
     """The period's unique active users (with ``kind``; 0: any) and their cumulative series, and
-    the unique users of each kind; None if never computed."""
+    the unique users of each kind; None if never computed. ``as_json``: the series as JSON text."""
+    series = _series_json_sql("p.cumulative", "p.start") if as_json else "p.cumulative"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT p.start, p."end", p.total_active_users, state.computed_at, p.cumulative,
+            f"""SELECT p.start, p."end", p.total_active_users, state.computed_at, {series},
                        (SELECT array_agg(ARRAY[other.kind, other.total_active_users]) FROM {PERIOD_FIGURES} AS other
                         WHERE other.period = p.period AND other.kind <> 0)
                 FROM {PERIOD_FIGURES} AS p CROSS JOIN {STATE} AS state WHERE p.period = %s AND p.kind = %s""",
@@ -113,15 +126,23 @@ def activity_summary(*, period: str, kind: int = KIND_ANY) -> ActivityFigures | 
     start, end, total, computed_at, cumulative, others = row
     totals = dict(others or [])
     by_kind = {name: totals.get(code, 0) for code, name in KIND_NAMES.items()}
+    if as_json:
+        return ActivityFigures(period, Window(start, end), computed_at, [], total, by_kind, series_json=cumulative)
     return ActivityFigures(period, Window(start, end), computed_at, _points(start, cumulative), total, by_kind)
 
 
-def activity_timeseries(*, period: str, kind: int = KIND_ANY, interval: str = Interval.DAY) -> ActivityFigures | None:
+def activity_timeseries(
+    *, period: str, kind: int = KIND_ANY, interval: str = Interval.DAY, as_json: bool = False
+) -> ActivityFigures | None:
     """Users active on each day of the period (zeros included), or unique users of each ISO week
-    or month touching it; None if never computed."""
+    or month touching it; None if never computed. ``as_json``: the daily series as JSON text."""
+    by_day = interval == Interval.DAY
+    daily = _series_json_sql("p.daily", "p.start") if as_json and by_day else "p.daily"
+    # Week and month points need the cumulative figures, days do not.
+    cumulative = "NULL" if by_day else "p.cumulative"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT p.start, p."end", state.computed_at, p.daily, p.cumulative,
+            f"""SELECT p.start, p."end", state.computed_at, {daily}, {cumulative},
                        (SELECT array_agg(ARRAY[b.start - p.start, b.active_users]) FROM {BUCKETS} AS b
                         WHERE %(interval)s <> 'day' AND b.interval = %(interval)s AND b.kind = p.kind
                           AND b.start > p.start AND b.start <= p."end")
@@ -134,7 +155,9 @@ def activity_timeseries(*, period: str, kind: int = KIND_ANY, interval: str = In
         return None
     start, end, computed_at, daily, cumulative, buckets = row
     window = Window(start, end)
-    if interval == Interval.DAY:
+    if by_day and as_json:
+        return ActivityFigures(period, window, computed_at, [], series_json=daily)
+    if by_day:
         return ActivityFigures(period, window, computed_at, _points(start, daily))
     by_start = {start + dt.timedelta(days=offset): value for offset, value in (buckets or [])}
     return ActivityFigures(period, window, computed_at, _bucket_points(window, interval, cumulative, by_start))

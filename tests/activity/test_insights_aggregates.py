@@ -319,3 +319,59 @@ def test_a_rollover_recomputes_only_the_new_days(members):
     assert result.days_recomputed == 2  # the last refresh's day (late rows) and the new one
     assert result.periods == {"30d": "shifted", "3m": "shifted", "6m": "shifted", "12m": "shifted", "all": "kept"}
     _assert_same(stored_figures(), brute_force(day_rows(members, [*rows, (0, D(2021, 1, 1), 8)]), D(2021, 1, 1)))
+
+
+def test_gaps_around_the_horizon_and_first_days_equal_brute_force(members):
+    """Previous active days exactly at, just within and just past the 366-day horizon, per kind,
+    with first-ever days inside the windows: the full refresh and a day-by-day one agree."""
+    reset_activity()
+    today = D(2021, 3, 1)
+    rows = [
+        (0, today - dt.timedelta(days=366), 8),
+        (0, today, 8 | 2),
+        (1, today - dt.timedelta(days=367), 2),
+        (1, today, 2),
+        (2, today - dt.timedelta(days=365), 1),
+        (2, today - dt.timedelta(days=1), 16),
+        (2, today, 1),
+        (3, today - dt.timedelta(days=400), 4),
+        (3, today - dt.timedelta(days=33), 3),
+        (4, today - dt.timedelta(days=2), 31),
+    ]
+    add_activity(members, rows)
+    expected = brute_force(day_rows(members, rows), today)
+    refresh_activity(full=True, today=today - dt.timedelta(days=3))
+    assert not refresh_activity(today=today).full
+    _assert_same(stored_figures(), expected)
+    refresh_activity(full=True, today=today)
+    _assert_same(stored_figures(), expected)
+
+
+def _row_versions(model) -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT ctid::text, xmin::text FROM {model._meta.db_table}")
+        return dict(cursor.fetchall())
+
+
+def test_a_full_refresh_rewrites_only_the_member_rows_that_change(members):
+    """A full refresh after the incremental ones confirms most member rows: those stay untouched,
+    and a member's rows change only where their figures do."""
+    reset_activity()
+    rows = [
+        (i, D(2020, 10, 1) + dt.timedelta(days=3 * i + 7 * k), 1 + (i + k) % 31) for i in range(6) for k in range(12)
+    ]
+    add_activity(members, rows)
+    refresh_activity(full=True, today=D(2020, 12, 31))
+    leaderboard, firsts = _row_versions(MemberPeriodDays), _row_versions(MemberFirstDays)
+
+    refresh_activity(full=True, today=D(2020, 12, 31))
+    assert _row_versions(MemberPeriodDays) == leaderboard
+    assert _row_versions(MemberFirstDays) == firsts
+
+    backfill = [(2, D(2020, 9, 1), 8)]
+    add_activity(members, backfill)
+    refresh_activity(full=True, today=D(2020, 12, 31))
+    # 1 September is in the 6m, 12m and all windows only: those three rows of the member change.
+    assert len(set(_row_versions(MemberPeriodDays).items()) - set(leaderboard.items())) == 3
+    assert MemberFirstDays.objects.get(membership_id=members[2]).first_sdk == D(2020, 9, 1)
+    _assert_same(stored_figures(), brute_force(day_rows(members, rows + backfill), D(2020, 12, 31)))

@@ -372,46 +372,16 @@ def _undone(run: Callable[[], object]) -> Callable[[], object]:
     return wrapper
 
 
-def _reference_refresh_sql(ctx: Context) -> Callable[[], object]:
-    """Plain SQL for the same aggregates: daily counts and each period's cumulative series."""
-    from activity.periods import PERIODS as PERIOD_CODES
-    from activity.periods import period_window
-
-    today = timezone.now().date()
-    first_day = ctx.sql("SELECT min(day) FROM activity_activityday")[0][0]
-    created = ctx.sql(
-        "SELECT created_at::date FROM public.core_organization WHERE schema_name = %(s)s", {"s": ctx.schema}
-    )[0][0]
-    windows = [period_window(p, today=today, first_activity_day=first_day, created_day=created) for p in PERIOD_CODES]
-
-    def run():
-        with ctx.raw.transaction(force_rollback=True), ctx.raw.cursor() as cursor:
-            cursor.execute(
-                "CREATE TEMP TABLE ref_daily ON COMMIT DROP AS "
-                "SELECT day, count(*) AS n FROM activity_activityday GROUP BY day"
-            )
-            cursor.execute("CREATE TEMP TABLE ref_cumulative (period int, day date, n bigint) ON COMMIT DROP")
-            for index, window in enumerate(windows):
-                cursor.execute(
-                    "INSERT INTO ref_cumulative SELECT %(i)s, d::date, coalesce(sum(p.n) OVER (ORDER BY d), 0) "
-                    "FROM generate_series(%(start)s::date, %(end)s::date, '1 day') d LEFT JOIN ("
-                    " SELECT first_day, count(*) AS n FROM ("
-                    "  SELECT min(day) AS first_day FROM activity_activityday"
-                    "  WHERE day BETWEEN %(start)s AND %(end)s GROUP BY membership_id) f GROUP BY first_day"
-                    ") p ON p.first_day = d::date",
-                    {"i": index, "start": window.start, "end": window.end},
-                )
-
-    return run
-
-
 def aggregate_refresh(ctx: Context) -> list[Row]:
     from activity.aggregates import refresh_activity
     from activity.models import ActivityDirtyDay
 
     repetitions = 2 if ctx.quick else 5
     full, reference = measure_pair(
-        lambda: refresh_activity(full=True, wait=True), _reference_refresh_sql(ctx), repetitions=repetitions, warmup=1
+        lambda: refresh_activity(full=True, wait=True),
+        operations_insights.reference_full_refresh(ctx),
+        repetitions=repetitions,
+        warmup=1,
     )
     full_ratio = ratio_of(full.p50, reference.p50)
     rows = [
