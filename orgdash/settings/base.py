@@ -278,12 +278,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ORGDASH_HYGIENE_EVERY_SECONDS or crontab(minute=15, hour=ORGDASH_HYGIENE_HOUR_UTC),
     },
 }
-# Per-org work of orgs with at least this many members goes to its own queue, so a big org's
-# refresh never waits behind, or holds up, the small ones. A worker started without -Q consumes
-# both; at scale, run one set of workers per queue (`-Q celery` and `-Q orgs-large`).
 # How long a process keeps a host's org (orgdash.core.middleware.TenantCache); 0: looked up on
 # every request. A change to an org or a domain empties the cache of the process that made it.
 ORGDASH_TENANT_CACHE_SECONDS = env.float("ORGDASH_TENANT_CACHE_SECONDS", default=30)
+# Per-org work of orgs with at least this many members goes to its own queue, so a big org's
+# refresh never waits behind, or holds up, the small ones. A worker started without -Q consumes
+# both; at scale, run one set of workers per queue (`-Q celery` and `-Q orgs-large`).
 ORGDASH_LARGE_ORG_MEMBERS = env.int("ORGDASH_LARGE_ORG_MEMBERS", default=5000)
 ORGDASH_LARGE_ORG_QUEUE = "orgs-large"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
