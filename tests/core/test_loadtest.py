@@ -94,7 +94,7 @@ def test_the_many_orgs_mode_spreads_the_load_and_loses_nothing(committed, tmp_pa
     try:
         result = subprocess.run(
             [sys.executable, "manage.py", "loadtest", "--orgs", "3", "--org-prefix", f"loadmany-{tag}-",
-             "--seconds", "4", "--concurrency", "2", "--json", str(report_path)],
+             "--seconds", "8", "--concurrency", "2", "--json", str(report_path)],
             cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=240,
         )  # fmt: skip
         assert report_path.exists(), result.stdout + result.stderr
