@@ -16,14 +16,6 @@ export const errorMessage = (status, data, messages = STATUS_MESSAGES) =>
   STATUS_MESSAGES[status] ||
   `The server could not complete the request (${status}). Try again in a moment.`;
 
-/** Field errors as a flat list of sentences, in the order the API gave them. */
-export const fieldMessages = (errors) =>
-  Object.values(errors || {}).flatMap((value) =>
-    value && typeof value === "object" && !Array.isArray(value)
-      ? Object.values(value).flat().map(String)
-      : [].concat(value ?? []).map(String),
-  );
-
 export class ApiError extends Error {
   constructor(status, data, messages) {
     const detail = errorMessage(status, data, messages);
