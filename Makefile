@@ -56,10 +56,12 @@ loadtest: setup
 	$(MANAGE) seed_demo --org bench --users 100000 --days 730 --seed 1 --if-empty
 	$(MANAGE) loadtest --org bench --seconds $${LOADTEST_SECONDS:-60}
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	npx --no-install eslint .
+	node --test tests/js/*.test.js
 
 clean: stop
 	rm -rf $(VENV) node_modules static/vendor .devdata

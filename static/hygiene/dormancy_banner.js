@@ -1,5 +1,5 @@
 // The Users tab's dormancy banner: one click reactivates someone the policy deactivated.
-import { api } from "./api.js";
+import { api } from "../orgdash/lib/api.js";
 
 const banner = document.getElementById("dormancy-banner");
 if (banner) {
@@ -13,7 +13,7 @@ if (banner) {
       await api(`${apiRoot}users/${button.dataset.reactivate}/reactivate/`, { method: "POST" });
       status.textContent = "Reactivated";
       button.remove();
-      // The Users list may listen for this to reload its rows.
+      // The Users list listens for this to reload its rows.
       document.dispatchEvent(new CustomEvent("orgdash:users-changed"));
     } catch (err) {
       status.textContent = err.message;

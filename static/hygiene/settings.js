@@ -1,6 +1,6 @@
 // Org settings: the dormancy policy with a live preview of its terms, and the usage reports.
 // Text is only ever inserted with textContent.
-import { api } from "./api.js";
+import { api } from "../orgdash/lib/api.js";
 
 const app = document.getElementById("settings-app");
 const API_ROOT = app.dataset.apiRoot || "/api/v1/";

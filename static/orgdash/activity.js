@@ -1,59 +1,24 @@
 /* Activity tab (an ES module): engagement tiles, the cumulative and over-time Chart.js charts, and
  * the most active users, fed by the activity API (precomputed aggregates). The chosen periods,
  * interval and view live in the query string, so a reload or a shared link keeps them.
- * No inline script: the page only carries the API URLs as data attributes. */
+ * No inline script: the page only carries the API URLs as data attributes. Chart.js is the vendored
+ * UMD build, loaded by a classic script before this module (window.Chart). */
+import { api } from "./lib/api.js";
+import {
+  formatBucket, formatDateTime, formatDay, formatDayRange, formatNumber, formatPercent, formatRelative, parseDay,
+} from "./lib/format.js";
 
-const app = document.getElementById('activity-app');
+const app = document.getElementById("activity-app");
 
 const POLL_MS = 60000;          // aggregates are refreshed about once a minute
 const POLL_PENDING_MS = 10000;  // sooner while the first figures are being computed
-const PERIODS = ['30d', '3m', '6m', '12m', 'all'];
+const PERIODS = ["30d", "3m", "6m", "12m", "all"];
 const SURFACES = [
-  { key: 'web', label: 'Web pages and log-ins', color: '#2b59c3' },
-  { key: 'api', label: 'API', color: '#c77c00' },
-  { key: 'sdk', label: 'SDK', color: '#1f8a5b' },
-  { key: 'runs', label: 'Runs', color: '#8e44ad' },
+  { key: "web", label: "Web pages and log-ins", color: "#2b59c3" },
+  { key: "api", label: "API", color: "#c77c00" },
+  { key: "sdk", label: "SDK", color: "#1f8a5b" },
+  { key: "runs", label: "Runs", color: "#8e44ad" },
 ];
-const numberFormat = new Intl.NumberFormat('en-US');
-const percentFormat = new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 1 });
-const dayFormat = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'short', day: 'numeric' });
-const monthFormat = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'long' });
-const weekdayFormat = new Intl.DateTimeFormat('en-US', { weekday: 'short' });
-const shortDayFormat = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric' });
-const timeFormat = new Intl.DateTimeFormat('en-US', {
-  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false, timeZone: 'UTC',
-});
-const relativeFormat = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
-
-function parseDay(iso) {
-  const [year, month, day] = iso.split('-').map(Number);
-  return new Date(year, month - 1, day);
-}
-
-const formatDay = (iso) => dayFormat.format(parseDay(iso));
-
-function formatRange(start, end) {
-  const a = parseDay(start);
-  const b = parseDay(end);
-  const left = a.getFullYear() === b.getFullYear() ? shortDayFormat.format(a) : dayFormat.format(a);
-  return `${left} – ${dayFormat.format(b)}`;
-}
-
-function formatBucket(iso, interval) {
-  if (interval === 'month') return monthFormat.format(parseDay(iso));
-  if (interval === 'week') return `Week of ${formatDay(iso)}`;
-  return `${weekdayFormat.format(parseDay(iso))}, ${formatDay(iso)}`;
-}
-
-function relativeTime(date) {
-  const seconds = Math.round((date.getTime() - Date.now()) / 1000);
-  const abs = Math.abs(seconds);
-  if (abs < 45) return 'just now';
-  if (abs < 3600) return relativeFormat.format(Math.round(seconds / 60), 'minute');
-  if (abs < 86400) return relativeFormat.format(Math.round(seconds / 3600), 'hour');
-  return relativeFormat.format(Math.round(seconds / 86400), 'day');
-}
-
 function cssVar(name, fallback) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
@@ -62,11 +27,11 @@ function cssVar(name, fallback) {
 
 const url = new URL(window.location.href);
 const choices = {
-  summary: pick(url.searchParams.get('summary'), PERIODS, '3m'),
-  period: pick(url.searchParams.get('period'), PERIODS, '6m'),
-  interval: pick(url.searchParams.get('interval'), ['day', 'week', 'month'], 'day'),
-  view: pick(url.searchParams.get('view'), ['total', 'surface'], 'total'),
-  top: pick(url.searchParams.get('top'), PERIODS, '30d'),
+  summary: pick(url.searchParams.get("summary"), PERIODS, "3m"),
+  period: pick(url.searchParams.get("period"), PERIODS, "6m"),
+  interval: pick(url.searchParams.get("interval"), ["day", "week", "month"], "day"),
+  view: pick(url.searchParams.get("view"), ["total", "surface"], "total"),
+  top: pick(url.searchParams.get("top"), PERIODS, "30d"),
 };
 
 function pick(value, allowed, fallback) {
@@ -77,7 +42,7 @@ function remember(name, value) {
   choices[name] = value;
   const next = new URL(window.location.href);
   next.searchParams.set(name, value);
-  window.history.replaceState(null, '', next);
+  window.history.replaceState(null, "", next);
 }
 
 // --- Fetching with loading, empty, pending and error states -------------------------------------
@@ -85,45 +50,36 @@ function remember(name, value) {
 class Card {
   constructor(element) {
     this.element = element;
-    this.overlay = element.querySelector('[data-overlay]');
-    this.overlayText = element.querySelector('[data-overlay-text]');
-    this.retry = element.querySelector('[data-retry]');
-    this.ranges = element.querySelectorAll('[data-range]');
+    this.overlay = element.querySelector("[data-overlay]");
+    this.overlayText = element.querySelector("[data-overlay-text]");
+    this.retry = element.querySelector("[data-retry]");
+    this.ranges = element.querySelectorAll("[data-range]");
     this.data = null;
     this.controller = null;
-    this.retry.addEventListener('click', () => this.load(false));
+    this.retry.addEventListener("click", () => this.load(false));
   }
 
   setState(state, message) {
     // state: loading | ready | empty | pending | error
-    this.element.setAttribute('data-state', state);
-    this.element.setAttribute('aria-busy', state === 'loading' ? 'true' : 'false');
-    this.overlay.hidden = state === 'ready';
-    this.overlay.className = `${this.overlay.className.split(' ')[0]} is-${state}`;
-    this.overlay.setAttribute('role', state === 'error' ? 'alert' : 'status');
-    this.overlayText.textContent = message || '';
-    this.retry.hidden = state !== 'error';
+    this.element.setAttribute("data-state", state);
+    this.element.setAttribute("aria-busy", state === "loading" ? "true" : "false");
+    this.overlay.hidden = state === "ready";
+    this.overlay.className = `${this.overlay.className.split(" ")[0]} is-${state}`;
+    this.overlay.setAttribute("role", state === "error" ? "alert" : "status");
+    this.overlayText.textContent = message || "";
+    this.retry.hidden = state !== "error";
   }
 
-  async fetchJson(path, background, signal) {
-    const headers = { Accept: 'application/json' };
-    // Polling is not user activity: the server does not count requests carrying this header.
-    if (background) headers['X-Orgdash-Background'] = '1';
-    const response = await fetch(path, { credentials: 'same-origin', headers, signal });
-    if (!response.ok) {
-      const body = await response.json().catch(() => ({}));
-      const error = new Error(body.detail || `The server answered ${response.status}.`);
-      error.status = response.status;
-      throw error;
-    }
-    return response.json();
+  fetchJson(path, background, signal) {
+    // Polling is not user activity: the server does not count background requests.
+    return api(path, { background, signal });
   }
 
   async load(background) {
     if (this.controller) this.controller.abort();
     const controller = new AbortController();
     this.controller = controller;
-    if (!background) this.setState('loading', 'Loading…');
+    if (!background) this.setState("loading", "Loading…");
     try {
       const data = await this.request(background, controller.signal);
       if (controller !== this.controller) return;
@@ -132,26 +88,26 @@ class Card {
       if (!unchanged) this.render(data);
       updateComputedLine();
     } catch (error) {
-      if (error.name === 'AbortError' || controller !== this.controller) return;
+      if (error.name === "AbortError" || controller !== this.controller) return;
       if (background && this.data) return;  // keep showing the last figures; the next poll retries
       const message = error.status === 401 || error.status === 403
-        ? 'Your session has ended. Reload the page to log in again.'
-        : `Could not load the figures. ${error.message || ''}`;
-      this.setState('error', message);
+        ? "Your session has ended. Reload the page to log in again."
+        : `Could not load the figures. ${error.message || ""}`;
+      this.setState("error", message);
     }
   }
 
   showRange(data) {
-    this.ranges.forEach((node) => { node.textContent = `(${formatRange(data.start, data.end)})`; });
+    this.ranges.forEach((node) => { node.textContent = `(${formatDayRange(data.start, data.end)})`; });
   }
 
   settle(data, empty, emptyMessage) {
     if (data.computed_at === null) {
-      this.setState('pending', 'The figures are being computed; they appear here within a minute.');
+      this.setState("pending", "The figures are being computed; they appear here within a minute.");
     } else if (empty) {
-      this.setState('empty', emptyMessage);
+      this.setState("empty", emptyMessage);
     } else {
-      this.setState('ready', '');
+      this.setState("ready", "");
     }
   }
 }
@@ -166,39 +122,39 @@ class KpiCard extends Card {
 
   async request(background, signal) {
     const data = await this.fetchJson(this.url, background, signal);
-    return { ...data, key: 'engagement' };
+    return { ...data, key: "engagement" };
   }
 
   render(data) {
     this.data = data;
-    for (const name of ['dau', 'wau', 'mau', 'stickiness']) {
+    for (const name of ["dau", "wau", "mau", "stickiness"]) {
       const tile = this.element.querySelector(`[data-kpi="${name}"]`);
       const now = data[name];
       const before = data.previous[name];
-      const isRatio = name === 'stickiness';
-      tile.querySelector('[data-value]').textContent = isRatio ? percentFormat.format(now) : numberFormat.format(now);
-      const change = tile.querySelector('[data-change]');
+      const isRatio = name === "stickiness";
+      tile.querySelector("[data-value]").textContent = isRatio ? formatPercent(now) : formatNumber(now);
+      const change = tile.querySelector("[data-change]");
       const delta = isRatio ? Math.round((now - before) * 1000) / 10 : now - before;
-      const direction = delta > 0 ? 'up' : delta < 0 ? 'down' : 'flat';
-      const amount = isRatio ? `${Math.abs(delta).toFixed(1)} pts` : numberFormat.format(Math.abs(delta));
-      const was = isRatio ? percentFormat.format(before) : numberFormat.format(before);
+      const direction = delta > 0 ? "up" : delta < 0 ? "down" : "flat";
+      const amount = isRatio ? `${Math.abs(delta).toFixed(1)} pts` : formatNumber(Math.abs(delta));
+      const was = isRatio ? formatPercent(before) : formatNumber(before);
       change.className = `kpi-change is-${direction}`;
-      change.textContent = direction === 'flat'
+      change.textContent = direction === "flat"
         ? `No change vs 30 days earlier (${was})`
-        : `${direction === 'up' ? '▲' : '▼'} ${amount} vs 30 days earlier (${was})`;
-      change.setAttribute('aria-label', direction === 'flat'
+        : `${direction === "up" ? "▲" : "▼"} ${amount} vs 30 days earlier (${was})`;
+      change.setAttribute("aria-label", direction === "flat"
         ? `No change against 30 days earlier, ${was}`
-        : `${direction === 'up' ? 'Up' : 'Down'} ${amount} against 30 days earlier, ${was}`);
+        : `${direction === "up" ? "Up" : "Down"} ${amount} against 30 days earlier, ${was}`);
     }
-    this.settle(data, data.mau === 0, 'No activity in the last 30 days yet.');
-    if (this.element.dataset.state === 'empty') this.overlay.hidden = false;
+    this.settle(data, data.mau === 0, "No activity in the last 30 days yet.");
+    if (this.element.dataset.state === "empty") this.overlay.hidden = false;
   }
 }
 
 // --- Charts ----------------------------------------------------------------------------------------
 
 function isPartial(point, data, interval) {
-  if (interval === 'day') return point.date === data.end;
+  if (interval === "day") return point.date === data.end;
   return Boolean(point.partial) && point.date <= data.end && parseDay(point.date) > parseDay(data.start);
 }
 
@@ -209,15 +165,15 @@ class ChartCard extends Card {
     this.kind = options.kind;
     this.color = options.color;
     this.choice = options.choice;
-    this.select = element.querySelector('[data-period]');
-    this.canvas = element.querySelector('[data-canvas]');
-    this.tooltip = element.querySelector('[data-tooltip]');
-    this.rows = element.querySelector('[data-rows]');
-    this.head = element.querySelector('[data-head]');
-    this.total = element.querySelector('[data-total]');
+    this.select = element.querySelector("[data-period]");
+    this.canvas = element.querySelector("[data-canvas]");
+    this.tooltip = element.querySelector("[data-tooltip]");
+    this.rows = element.querySelector("[data-rows]");
+    this.head = element.querySelector("[data-head]");
+    this.total = element.querySelector("[data-total]");
     this.chart = null;
     this.select.value = choices[this.choice];
-    this.select.addEventListener('change', () => {
+    this.select.addEventListener("change", () => {
       remember(this.choice, this.select.value);
       this.periodChanged();
       this.load(false);
@@ -226,9 +182,9 @@ class ChartCard extends Card {
 
   periodChanged() {}
 
-  get interval() { return 'day'; }
+  get interval() { return "day"; }
 
-  get view() { return 'total'; }
+  get view() { return "total"; }
 
   async request(background, signal) {
     const period = this.select.value;
@@ -239,16 +195,16 @@ class ChartCard extends Card {
   render(data) {
     this.data = data;
     this.showRange(data);
-    if (this.total) this.total.textContent = numberFormat.format(data.total_active_users);
+    if (this.total) this.total.textContent = formatNumber(data.total_active_users);
     const datasets = this.datasets(data);
     this.drawChart(datasets);
     this.fillTable(data, datasets);
     const empty = datasets.every((set) => set.points.every((point) => point.active_users === 0));
-    this.settle(data, empty, 'No activity in this period yet.');
+    this.settle(data, empty, "No activity in this period yet.");
   }
 
   datasets(data) {
-    const label = this.kind === 'summary' ? 'Unique active users since the start' : 'Active users';
+    const label = this.kind === "summary" ? "Unique active users since the start" : "Active users";
     return [{ label, color: this.color, points: data.series }];
   }
 
@@ -261,27 +217,27 @@ class ChartCard extends Card {
     // Today's point (the current week or month) is partial: drawn hollow at the end of a dashed
     // segment, so a day that is not over does not read as a drop.
     const points = datasets[0].points;
-    const partialIndex = card.kind === 'summary' ? -1 : points.findIndex((point) => isPartial(point, data, interval));
+    const partialIndex = card.kind === "summary" ? -1 : points.findIndex((point) => isPartial(point, data, interval));
     const partial = (ctx) => partialIndex >= 0 && ctx.dataIndex === partialIndex;
     const config = datasets.map((set, index) => ({
       label: set.label,
       data: set.points,
-      parsing: { xAxisKey: 'date', yAxisKey: 'active_users' },
+      parsing: { xAxisKey: "date", yAxisKey: "active_users" },
       borderColor: set.color,
       borderWidth: 2,
       pointRadius: (ctx) => (partial(ctx) ? 4 : dense ? 0 : 2.5),
       pointHoverRadius: 5,
-      pointBackgroundColor: (ctx) => (partial(ctx) ? '#fff' : set.color),
+      pointBackgroundColor: (ctx) => (partial(ctx) ? "#fff" : set.color),
       pointBorderColor: set.color,
-      pointHoverBorderColor: '#fff',
+      pointHoverBorderColor: "#fff",
       pointHoverBorderWidth: 2,
       segment: { borderDash: (ctx) => (partialIndex >= 0 && ctx.p1DataIndex === partialIndex ? [5, 4] : undefined) },
-      cubicInterpolationMode: 'monotone',
-      fill: stacked ? (index === 0 ? 'origin' : '-1') : 'origin',
+      cubicInterpolationMode: "monotone",
+      fill: stacked ? (index === 0 ? "origin" : "-1") : "origin",
       hidden: set.hidden,
       backgroundColor: stacked ? `${set.color}55` : (ctx) => {
         const area = ctx.chart.chartArea;
-        if (!area) return 'transparent';
+        if (!area) return "transparent";
         const gradient = ctx.chart.ctx.createLinearGradient(0, area.top, 0, area.bottom);
         gradient.addColorStop(0, `${set.color}40`);
         gradient.addColorStop(1, `${set.color}05`);
@@ -290,37 +246,37 @@ class ChartCard extends Card {
     }));
     if (this.chart && this.chart.data.datasets.length === config.length && this.chart.$stacked === stacked) {
       config.forEach((set, index) => Object.assign(this.chart.data.datasets[index], set));
-      this.chart.options.scales.x.time.unit = interval === 'day' ? undefined : interval;
+      this.chart.options.scales.x.time.unit = interval === "day" ? undefined : interval;
       this.chart.update();
       return;
     }
     if (this.chart) this.chart.destroy();
-    this.chart = new window.Chart(this.canvas.getContext('2d'), {
-      type: 'line',
+    this.chart = new window.Chart(this.canvas.getContext("2d"), {
+      type: "line",
       data: { datasets: config },
       options: {
         responsive: true,
         maintainAspectRatio: false,
         animation: { duration: 300 },
-        interaction: { mode: 'index', intersect: false },
+        interaction: { mode: "index", intersect: false },
         scales: {
           x: {
-            type: 'time',
-            time: { minUnit: 'day', unit: interval === 'day' ? undefined : interval, isoWeekday: true },
+            type: "time",
+            time: { minUnit: "day", unit: interval === "day" ? undefined : interval, isoWeekday: true },
             grid: { display: false },
-            border: { color: cssVar('--line', '#dde1e8') },
-            ticks: { color: cssVar('--muted', '#5b6478'), maxRotation: 0, autoSkipPadding: 20 },
+            border: { color: cssVar("--line", "#dde1e8") },
+            ticks: { color: cssVar("--muted", "#5b6478"), maxRotation: 0, autoSkipPadding: 20 },
           },
           y: {
             stacked,
             beginAtZero: true,
-            grace: '8%',
+            grace: "8%",
             border: { display: false },
-            grid: { color: '#eef0f4' },
+            grid: { color: "#eef0f4" },
             ticks: {
-              color: cssVar('--muted', '#5b6478'),
+              color: cssVar("--muted", "#5b6478"),
               precision: 0,
-              callback: (value) => numberFormat.format(value),
+              callback: (value) => formatNumber(value),
             },
           },
         },
@@ -341,23 +297,23 @@ class ChartCard extends Card {
       return;
     }
     const first = tooltip.dataPoints[0].raw;
-    const partial = this.kind !== 'summary' && isPartial(first, this.data, this.interval);
-    box.textContent = '';
-    const title = document.createElement('div');
-    title.className = 'chart-tooltip-date';
-    title.textContent = formatBucket(first.date, this.interval) + (partial ? ' (so far)' : '');
+    const partial = this.kind !== "summary" && isPartial(first, this.data, this.interval);
+    box.textContent = "";
+    const title = document.createElement("div");
+    title.className = "chart-tooltip-date";
+    title.textContent = formatBucket(first.date, this.interval) + (partial ? " (so far)" : "");
     box.appendChild(title);
     for (const item of tooltip.dataPoints) {
       const point = item.raw;
-      const value = document.createElement('div');
-      value.className = 'chart-tooltip-value';
-      const number = document.createElement('strong');
-      number.textContent = numberFormat.format(point.active_users);
+      const value = document.createElement("div");
+      value.className = "chart-tooltip-value";
+      const number = document.createElement("strong");
+      number.textContent = formatNumber(point.active_users);
       value.appendChild(number);
       let what;
-      if (this.kind === 'summary') what = ` unique active users since ${formatDay(this.data.start)}`;
+      if (this.kind === "summary") what = ` unique active users since ${formatDay(this.data.start)}`;
       else if (tooltip.dataPoints.length > 1) what = ` ${item.dataset.label}`;
-      else what = point.active_users === 1 ? ' active user' : ' active users';
+      else what = point.active_users === 1 ? " active user" : " active users";
       value.appendChild(document.createTextNode(what));
       box.appendChild(value);
     }
@@ -372,13 +328,13 @@ class ChartCard extends Card {
 
   fillTable(data, datasets) {
     const interval = this.interval;
-    if (this.head && this.kind !== 'summary') {
-      const row = document.createElement('tr');
-      const headers = [interval === 'day' ? 'Date' : interval === 'week' ? 'Week' : 'Month',
-        ...datasets.map((set) => (datasets.length > 1 ? set.label : 'Active users'))];
+    if (this.head && this.kind !== "summary") {
+      const row = document.createElement("tr");
+      const headers = [interval === "day" ? "Date" : interval === "week" ? "Week" : "Month",
+        ...datasets.map((set) => (datasets.length > 1 ? set.label : "Active users"))];
       for (const text of headers) {
-        const cell = document.createElement('th');
-        cell.scope = 'col';
+        const cell = document.createElement("th");
+        cell.scope = "col";
         cell.textContent = text;
         row.appendChild(cell);
       }
@@ -386,21 +342,21 @@ class ChartCard extends Card {
     }
     const fragment = document.createDocumentFragment();
     datasets[0].points.forEach((point, index) => {
-      const row = document.createElement('tr');
-      const date = document.createElement('td');
-      const time = document.createElement('time');
+      const row = document.createElement("tr");
+      const date = document.createElement("td");
+      const time = document.createElement("time");
       time.dateTime = point.date;
-      time.textContent = interval === 'day' ? formatDay(point.date) : formatBucket(point.date, interval);
+      time.textContent = interval === "day" ? formatDay(point.date) : formatBucket(point.date, interval);
       date.appendChild(time);
-      if (this.kind !== 'summary' && isPartial(point, data, interval)) {
-        date.appendChild(document.createTextNode(' (so far)'));
+      if (this.kind !== "summary" && isPartial(point, data, interval)) {
+        date.appendChild(document.createTextNode(" (so far)"));
       } else if (point.partial) {
         date.appendChild(document.createTextNode(` (from ${formatDay(data.start)})`));
       }
       row.appendChild(date);
       for (const set of datasets) {
-        const value = document.createElement('td');
-        value.textContent = numberFormat.format(set.points[index].active_users);
+        const value = document.createElement("td");
+        value.textContent = formatNumber(set.points[index].active_users);
         row.appendChild(value);
       }
       fragment.appendChild(row);
@@ -412,15 +368,15 @@ class ChartCard extends Card {
 class OverTimeCard extends ChartCard {
   constructor(element, options) {
     super(element, options);
-    this.download = element.querySelector('[data-download]');
-    this.legend = element.querySelector('[data-legend]');
-    this.partialNote = element.querySelector('[data-partial-note]');
-    this.subtitle = element.querySelector('[data-subtitle]');
+    this.download = element.querySelector("[data-download]");
+    this.legend = element.querySelector("[data-legend]");
+    this.partialNote = element.querySelector("[data-partial-note]");
+    this.subtitle = element.querySelector("[data-subtitle]");
     this.hiddenSurfaces = new Set();
-    for (const [group, name] of [['[data-interval]', 'interval'], ['[data-view]', 'view']]) {
+    for (const [group, name] of [["[data-interval]", "interval"], ["[data-view]", "view"]]) {
       const fieldset = element.querySelector(group);
       fieldset.querySelector(`input[value="${choices[name]}"]`).checked = true;
-      fieldset.addEventListener('change', (event) => {
+      fieldset.addEventListener("change", (event) => {
         remember(name, event.target.value);
         this.load(false);
       });
@@ -428,9 +384,9 @@ class OverTimeCard extends ChartCard {
     this.periodChanged();
   }
 
-  get interval() { return this.element.querySelector('[data-interval] input:checked').value; }
+  get interval() { return this.element.querySelector("[data-interval] input:checked").value; }
 
-  get view() { return this.element.querySelector('[data-view] input:checked').value; }
+  get view() { return this.element.querySelector("[data-view] input:checked").value; }
 
   periodChanged() {
     this.download.href = `${app.dataset.exportUrl}?period=${encodeURIComponent(this.select.value)}`;
@@ -441,7 +397,7 @@ class OverTimeCard extends ChartCard {
     const { interval, view } = this;
     const base = `${this.url}?period=${period}&interval=${interval}`;
     const key = `${period}:${interval}:${view}`;
-    if (view === 'total') return { ...(await this.fetchJson(base, background, signal)), key };
+    if (view === "total") return { ...(await this.fetchJson(base, background, signal)), key };
     const answers = await Promise.all(
       SURFACES.map((surface) => this.fetchJson(`${base}&surface=${surface.key}`, background, signal)),
     );
@@ -462,14 +418,14 @@ class OverTimeCard extends ChartCard {
   render(data) {
     super.render(data);
     const interval = this.interval;
-    const words = { day: 'day', week: 'week', month: 'month' };
+    const words = { day: "day", week: "week", month: "month" };
     this.subtitle.textContent = data.surfaces
       ? `Users active on each surface in each ${words[interval]} (stacked)`
       : `How many users were active in each ${words[interval]}`;
     const points = data.series;
     const last = points[points.length - 1];
     this.partialNote.hidden = !(last && isPartial(last, data, interval));
-    this.element.querySelector('[data-partial-unit]').textContent = words[interval];
+    this.element.querySelector("[data-partial-unit]").textContent = words[interval];
     this.renderLegend(Boolean(data.surfaces));
   }
 
@@ -477,24 +433,24 @@ class OverTimeCard extends ChartCard {
     this.legend.hidden = !shown;
     if (!shown) return;
     const buttons = SURFACES.map((surface, index) => {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'legend-item';
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "legend-item";
       button.dataset.surface = surface.key;
       const visible = !this.hiddenSurfaces.has(surface.key);
-      button.setAttribute('aria-pressed', String(visible));
-      const swatch = document.createElement('span');
-      swatch.className = 'legend-swatch';
+      button.setAttribute("aria-pressed", String(visible));
+      const swatch = document.createElement("span");
+      swatch.className = "legend-swatch";
       swatch.style.background = surface.color;
-      swatch.setAttribute('aria-hidden', 'true');
+      swatch.setAttribute("aria-hidden", "true");
       button.append(swatch, document.createTextNode(surface.label));
-      button.addEventListener('click', () => {
+      button.addEventListener("click", () => {
         const show = this.hiddenSurfaces.has(surface.key);
         if (show) this.hiddenSurfaces.delete(surface.key);
         else this.hiddenSurfaces.add(surface.key);
         this.chart.setDatasetVisibility(index, show);
         this.chart.update();
-        button.setAttribute('aria-pressed', String(show));
+        button.setAttribute("aria-pressed", String(show));
       });
       return button;
     });
@@ -508,11 +464,11 @@ class LeadersCard extends Card {
   constructor(element) {
     super(element);
     this.url = app.dataset.topUsersUrl;
-    this.select = element.querySelector('[data-period]');
-    this.rows = element.querySelector('[data-rows]');
+    this.select = element.querySelector("[data-period]");
+    this.rows = element.querySelector("[data-rows]");
     this.select.value = choices.top;
-    this.select.addEventListener('change', () => {
-      remember('top', this.select.value);
+    this.select.addEventListener("change", () => {
+      remember("top", this.select.value);
       this.load(false);
     });
   }
@@ -528,24 +484,24 @@ class LeadersCard extends Card {
     this.showRange(data);
     const fragment = document.createDocumentFragment();
     data.results.forEach((entry, index) => {
-      const row = document.createElement('tr');
-      const rank = document.createElement('td');
+      const row = document.createElement("tr");
+      const rank = document.createElement("td");
       rank.textContent = String(index + 1);
-      const name = document.createElement('td');
-      const link = document.createElement('a');
-      link.href = app.dataset.personUrl.replace('/0/', `/${entry.user.id}/`);
+      const name = document.createElement("td");
+      const link = document.createElement("a");
+      link.href = app.dataset.personUrl.replace("/0/", `/${entry.user.id}/`);
       link.textContent = entry.user.name || entry.user.username || entry.user.email;
       name.appendChild(link);
       if (entry.user.name) {
-        const email = document.createElement('span');
-        email.className = 'muted leaders-email';
+        const email = document.createElement("span");
+        email.className = "muted leaders-email";
         email.textContent = entry.user.email;
-        name.append(' ', email);
+        name.append(" ", email);
       }
-      const days = document.createElement('td');
-      days.textContent = numberFormat.format(entry.days_active);
-      const last = document.createElement('td');
-      const time = document.createElement('time');
+      const days = document.createElement("td");
+      days.textContent = formatNumber(entry.days_active);
+      const last = document.createElement("td");
+      const time = document.createElement("time");
       time.dateTime = entry.last_active;
       time.textContent = formatDay(entry.last_active);
       last.appendChild(time);
@@ -553,29 +509,29 @@ class LeadersCard extends Card {
       fragment.appendChild(row);
     });
     this.rows.replaceChildren(fragment);
-    this.settle(data, data.results.length === 0, 'Nobody was active in this period.');
+    this.settle(data, data.results.length === 0, "Nobody was active in this period.");
   }
 }
 
 // --- The page --------------------------------------------------------------------------------------
 
-const computedLine = app.querySelector('[data-computed]');
+const computedLine = app.querySelector("[data-computed]");
 let cards = [];
 
 function updateComputedLine() {
   const times = cards.map((card) => card.data && card.data.computed_at).filter(Boolean);
   if (!cards.some((card) => card.data)) return;
-  computedLine.textContent = '';
+  computedLine.textContent = "";
   if (!times.length) {
-    computedLine.textContent = 'The figures have not been computed yet.';
+    computedLine.textContent = "The figures have not been computed yet.";
     return;
   }
   const latest = new Date(times.sort().pop());
-  const when = document.createElement('time');
+  const when = document.createElement("time");
   when.dateTime = latest.toISOString();
   when.title = latest.toString();
-  when.textContent = relativeTime(latest);
-  computedLine.append('Figures computed ', when, ` (${timeFormat.format(latest)} UTC)`);
+  when.textContent = formatRelative(latest);
+  computedLine.append("Figures computed ", when, ` (${formatDateTime(latest)} UTC)`);
 }
 
 function poll() {
@@ -587,24 +543,24 @@ function poll() {
 }
 
 function start() {
-  const kpis = new KpiCard(app.querySelector('[data-kpis]'));
-  const leaders = new LeadersCard(app.querySelector('[data-leaders]'));
+  const kpis = new KpiCard(app.querySelector("[data-kpis]"));
+  const leaders = new LeadersCard(app.querySelector("[data-leaders]"));
   if (!window.Chart) {
     cards = [kpis, leaders];
     for (const selector of ['[data-chart="summary"]', '[data-chart="timeseries"]']) {
       const element = app.querySelector(selector);
-      element.setAttribute('data-state', 'error');
-      element.querySelector('[data-overlay-text]').textContent = 'The chart library could not be loaded.';
+      element.setAttribute("data-state", "error");
+      element.querySelector("[data-overlay-text]").textContent = "The chart library could not be loaded.";
     }
   } else {
     window.Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
     cards = [
       kpis,
       new ChartCard(app.querySelector('[data-chart="summary"]'), {
-        url: app.dataset.summaryUrl, kind: 'summary', color: '#2b59c3', choice: 'summary',
+        url: app.dataset.summaryUrl, kind: "summary", color: "#2b59c3", choice: "summary",
       }),
       new OverTimeCard(app.querySelector('[data-chart="timeseries"]'), {
-        url: app.dataset.timeseriesUrl, kind: 'timeseries', color: '#c77c00', choice: 'period',
+        url: app.dataset.timeseriesUrl, kind: "timeseries", color: "#c77c00", choice: "period",
       }),
       leaders,
     ];

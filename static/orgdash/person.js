@@ -2,9 +2,12 @@
  * One person's page (/org/dashboard/users/<id>/): the calendar of active days (from
  * GET /api/v1/users/<id>/activity/?period=12m), activity by kind, and the person's actions.
  */
-import { api, confirmAction } from "./people-common.js";
+import { api } from "./lib/api.js";
+import { confirmAction } from "./lib/dialogs.js";
+import { formatDate, plural } from "./lib/format.js";
 
 const root = document.getElementById("person-app");
+const API_ROOT = "/api/v1/";
 const ID = Number(root.dataset.id);
 const KIND_LABELS = { login: "Log-in", page_view: "Web pages", run_logged: "Runs logged", sdk: "SDK", api: "API" };
 const DAY_MS = 86400000;
@@ -17,8 +20,7 @@ const isoDay = (date) => date.toISOString().slice(0, 10);
 const kindText = (kinds) => kinds.map((kind) => KIND_LABELS[kind] || kind).join(", ");
 
 function dayLabel(iso, kinds) {
-  const date = parseDay(iso);
-  const text = `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${date.getUTCFullYear()}`;
+  const text = formatDate(parseDay(iso));
   return kinds && kinds.length ? `${text}: ${kindText(kinds)}` : `${text}: no activity`;
 }
 
@@ -101,7 +103,7 @@ function wireCalendar(grid, cells) {
     const cell = event.target.closest(".cal-day[data-date]");
     if (!cell) return;
     const steps = { ArrowUp: -1, ArrowDown: 1, ArrowLeft: -7, ArrowRight: 7 };
-    let target = null;
+    let target;
     if (event.key in steps) {
       const date = new Date(parseDay(cell.dataset.date).getTime() + steps[event.key] * DAY_MS);
       target = byDate.get(isoDay(date));
@@ -129,7 +131,7 @@ function renderKinds(data) {
     .map(
       ([kind, days]) =>
         `<li data-kind="${kind}"><span class="kind-label">${KIND_LABELS[kind] || kind}</span>` +
-        `<span class="kind-days">${days} day${days === 1 ? "" : "s"}</span></li>`,
+        `<span class="kind-days">${plural(days, "day", "days")}</span></li>`,
     )
     .join("");
 }
@@ -146,7 +148,7 @@ function renderTable(data) {
 
 async function loadActivity() {
   try {
-    const data = await api(`users/${ID}/activity/?period=12m`, { background: true });
+    const data = await api(`${API_ROOT}users/${ID}/activity/?period=12m`, { background: true });
     renderCalendar(data);
     renderKinds(data);
     renderTable(data);
@@ -189,7 +191,7 @@ async function act(action) {
       danger: role !== "admin",
     });
     if (!sure) return;
-    request = () => api(`users/${ID}/`, { method: "PATCH", body: { role } });
+    request = () => api(`${API_ROOT}users/${ID}/`, { method: "PATCH", body: { role } });
   } else if (action === "deactivate") {
     const sure = await confirmAction({
       title: `Deactivate ${who}?`,
@@ -198,11 +200,11 @@ async function act(action) {
       cancel: "Keep active",
     });
     if (!sure) return;
-    request = () => api(`users/${ID}/deactivate/`, { method: "POST" });
+    request = () => api(`${API_ROOT}users/${ID}/deactivate/`, { method: "POST" });
   } else if (action === "reactivate") {
-    request = () => api(`users/${ID}/reactivate/`, { method: "POST" });
+    request = () => api(`${API_ROOT}users/${ID}/reactivate/`, { method: "POST" });
   } else if (action === "resend") {
-    request = () => api(`invites/${ID}/resend/`, { method: "POST" });
+    request = () => api(`${API_ROOT}invites/${ID}/resend/`, { method: "POST" });
   } else if (action === "cancel") {
     const sure = await confirmAction({
       title: `Cancel the invite for ${root.dataset.email}?`,
@@ -211,7 +213,7 @@ async function act(action) {
       cancel: "Keep invite",
     });
     if (!sure) return;
-    request = () => api(`invites/${ID}/`, { method: "DELETE" });
+    request = () => api(`${API_ROOT}invites/${ID}/`, { method: "DELETE" });
   } else {
     return;
   }

@@ -1,5 +1,5 @@
 /* The profile page: revoking a key asks first; a new key's secret can be copied. */
-import { confirmAction } from "./people-common.js";
+import { confirmAction } from "./lib/dialogs.js";
 
 document.querySelectorAll(".revoke-form").forEach((form) => {
   form.addEventListener("submit", async (event) => {

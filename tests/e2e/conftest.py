@@ -66,6 +66,9 @@ def live_server_port(django_db_setup, django_db_blocker):
         "DJANGO_DATABASE_NAME": database_name,
         "ORGDASH_PORT": str(port),
         "PYTHONUNBUFFERED": "1",
+        # runserver answers each request in a thread of its own: a persistent connection is never
+        # reused, only held, and a page's parallel module requests would exhaust the server's.
+        "DJANGO_CONN_MAX_AGE": "0",
         # Mail goes to files the tests read (see sent_mail); Celery tasks (invite e-mails) run
         # in the server process when their transaction commits, as no worker runs beside it.
         "ORGDASH_TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
