@@ -1,14 +1,15 @@
 from django.urls import path
 
-from activity.api.views_aggregates import (
+from activity.api.views import (
     ActivityEngagementView,
+    ActivityEventsView,
     ActivityExportView,
     ActivitySummaryView,
     ActivityTimeseriesView,
     ActivityTopUsersView,
+    PersonActivityView,
+    RunCreateView,
 )
-from activity.api.views_capture import ActivityEventsView, RunCreateView
-from activity.api.views_person import PersonActivityView
 
 urlpatterns = [
     path("activity/summary/", ActivitySummaryView.as_view(), name="api-activity-summary"),

@@ -1,128 +1,49 @@
-"""Activity figures: read from the precomputed aggregates only.
+"""The activity endpoints. Thin: they validate input, call a selector or a service, and shape the answer.
 
-An org whose aggregates were never computed (a new org before its first Celery refresh) gets them
-computed on the spot when it has little activity; a large one answers zeros with
-``computed_at: null`` and a refresh is queued, so no request ever scans a big org's activity.
+Activity figures are read from the precomputed aggregates only. An org whose aggregates were never
+computed (a new org before its first Celery refresh) gets them computed on the spot when it has
+little activity; a large one answers zeros with ``computed_at: null`` and a refresh is queued, so
+no request ever scans a big org's activity.
 """
 
 import csv
 import datetime as dt
 import io
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.serializers import UserSerializer
+from accounts.api.authentication import ServicePrincipal, SessionAuthentication
+from accounts.api.permissions import IsOrgAdmin, IsOrgMember
 from activity import aggregates, selectors
-from activity.models import KIND_ANY, KIND_WEB, ActivityKind, Interval, Period
+from activity.api.serializers import (
+    INTERVALS,
+    KINDS,
+    SURFACES,
+    EngagementOutput,
+    FiguresInput,
+    PersonActivityOutput,
+    PersonPeriodInput,
+    RunOutput,
+    SummaryOutput,
+    TimeseriesOutput,
+    TopUsersOutput,
+    TopUsersQuery,
+)
+from activity.middleware import is_sdk_client, note_activity
+from activity.models import KIND_ANY, ActivityKind, Interval, Period, Run
 from activity.periods import PERIODS
+from activity.recording import recorder
+from activity.services import MAX_EVENTS_PER_BATCH, activity_events_ingest, run_log
 from activity.tasks import refresh_organization_activity
 from orgdash.api.errors import documented_error
-
-KINDS = tuple(selectors.KIND_CODES)
-# The Activity tab's stacked view: web pages and log-ins together, then API, SDK and runs.
-SURFACES = {"web": KIND_WEB, "api": ActivityKind.API, "sdk": ActivityKind.SDK, "runs": ActivityKind.RUN_LOGGED}
-INTERVALS = tuple(Interval.values)
-TOP_USERS_MAX = 100
-
-
-def _choice(choices: tuple[str, ...], what: str) -> serializers.ChoiceField:
-    allowed = ", ".join(choices)
-    return serializers.ChoiceField(
-        choices=choices,
-        required=False,
-        error_messages={"invalid_choice": f"Unknown {what} '{{input}}'. Allowed values: {allowed}."},
-    )
-
-
-class FiguresInput(serializers.Serializer):
-    period = _choice(PERIODS, "period")
-    kind = _choice(KINDS, "kind")
-    interval = _choice(INTERVALS, "interval")
-    surface = _choice(tuple(SURFACES), "surface")
-    limit = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=TOP_USERS_MAX,
-        error_messages={
-            "invalid": "limit must be a whole number from 1 to 100.",
-            "min_value": "limit must be a whole number from 1 to 100.",
-            "max_value": "limit must be a whole number from 1 to 100.",
-        },
-    )
-
-
-class PointOutput(serializers.Serializer):
-    date = serializers.DateField()
-    active_users = serializers.IntegerField()
-
-
-class BucketPointOutput(PointOutput):
-    date = serializers.DateField(help_text="The first day of the day, ISO week (Monday) or month.")
-    partial = serializers.BooleanField(
-        required=False, help_text="week/month only: the bucket is cut by the period's start or end (today: so far)."
-    )
-
-
-class TimeseriesOutput(serializers.Serializer):
-    period = serializers.ChoiceField(choices=PERIODS)
-    start = serializers.DateField()
-    end = serializers.DateField()
-    series = BucketPointOutput(
-        many=True,
-        help_text="day: users active on each day from start to end, zeros included; week/month: unique users "
-        "active on the bucket's days inside the period.",
-    )
-    computed_at = serializers.DateTimeField(
-        allow_null=True, help_text="When the figures were computed; null before the first computation."
-    )
-
-
-class ByKindOutput(serializers.Serializer):
-    login = serializers.IntegerField()
-    page_view = serializers.IntegerField()
-    run_logged = serializers.IntegerField()
-    sdk = serializers.IntegerField()
-    api = serializers.IntegerField()
-
-
-class SummaryOutput(TimeseriesOutput):
-    total_active_users = serializers.IntegerField(help_text="Unique users active from start through end.")
-    by_kind = ByKindOutput(help_text="Unique users active with each kind of activity in the period.")
-    series = PointOutput(many=True, help_text="Unique users active from start through each day (cumulative).")
-
-
-class TopUserOutput(serializers.Serializer):
-    user = UserSerializer()
-    days_active = serializers.IntegerField(help_text="Days active in the period.")
-    last_active = serializers.DateField(help_text="The last day active in the period (UTC).")
-
-
-class TopUsersOutput(serializers.Serializer):
-    period = serializers.ChoiceField(choices=PERIODS)
-    start = serializers.DateField()
-    end = serializers.DateField()
-    results = TopUserOutput(many=True)
-    computed_at = serializers.DateTimeField(allow_null=True)
-
-
-class EngagementFiguresOutput(serializers.Serializer):
-    dau = serializers.IntegerField(help_text="Unique users active on the day.")
-    wau = serializers.IntegerField(help_text="Unique users active in the 7 days ending on the day.")
-    mau = serializers.IntegerField(help_text="Unique users active in the 30 days ending on the day.")
-    stickiness = serializers.FloatField(help_text="Mean daily actives over those 30 days / mau, to 3 places.")
-
-
-class EngagementOutput(EngagementFiguresOutput):
-    as_of = serializers.DateField()
-    previous = EngagementFiguresOutput(help_text="The same figures as of 30 days earlier.")
-    computed_at = serializers.DateTimeField(allow_null=True)
 
 
 def _period_parameter(default: str) -> OpenApiParameter:
@@ -153,14 +74,6 @@ INTERVAL_PARAMETER = OpenApiParameter(
     default=Interval.DAY,
     description="day: one point per day; week: per ISO week (Monday first); month: per calendar month.",
 )
-
-
-class TopUsersQuery(serializers.Serializer):
-    """The top-users parameters as the schema shows them (bounds included)."""
-
-    period = serializers.ChoiceField(choices=PERIODS, default=Period.DAYS_30, help_text="As for summary.")
-    limit = serializers.IntegerField(min_value=1, max_value=TOP_USERS_MAX, default=10, help_text="How many people.")
-
 
 ERRORS = {
     400: documented_error("Unknown period, kind or interval, or a bad limit."),
@@ -324,3 +237,130 @@ def _with_time(payload: dict) -> dict:
     if payload["computed_at"] is not None:
         payload["computed_at"] = _DATETIME.to_representation(payload["computed_at"])
     return payload
+
+
+class MayIngestActivity(BasePermission):
+    """An org admin (session or personal key), support staff, or the org's service key."""
+
+    message = "Only organization admins and service keys may report activity."
+
+    def has_permission(self, request, view):
+        return isinstance(request.user, ServicePrincipal) or IsOrgAdmin().has_permission(request, view)
+
+
+class ActivityEventsView(APIView):
+    permission_classes = [MayIngestActivity]
+
+    class EventsInput(serializers.Serializer):
+        events = serializers.ListField(child=serializers.DictField(), max_length=MAX_EVENTS_PER_BATCH)
+
+    @extend_schema(
+        operation_id="activity_events_ingest",
+        request=EventsInput,
+        responses={
+            202: inline_serializer(
+                "ActivityIngestResult",
+                {
+                    "accepted": serializers.IntegerField(),
+                    "rejected": serializers.ListField(
+                        child=inline_serializer(
+                            "ActivityEventRejected",
+                            {"index": serializers.IntegerField(), "reason": serializers.CharField()},
+                        )
+                    ),
+                },
+            ),
+            400: documented_error(f"Not a list of events, or more than {MAX_EVENTS_PER_BATCH:,} of them."),
+            401: documented_error("Not authenticated."),
+            403: documented_error("Neither an admin of this organization nor its service key."),
+        },
+        description=(
+            f"Reports activity in bulk (at most {MAX_EVENTS_PER_BATCH:,} events). Each event "
+            '`{"user": <e-mail or username>, "kind": "login|page_view|run_logged|sdk|api", '
+            '"timestamp": <ISO 8601>}` is checked on its own; bad ones are listed in `rejected` with '
+            "their index and reason. Sending the same batch again changes nothing."
+        ),
+    )
+    def post(self, request):
+        data = request.data
+        events = data.get("events") if isinstance(data, dict) else None
+        if not isinstance(events, list):
+            raise ValidationError({"events": ['A list of events is required: {"events": [...]}.']})
+        if len(events) > MAX_EVENTS_PER_BATCH:
+            raise ValidationError(
+                {"events": [f"At most {MAX_EVENTS_PER_BATCH:,} events per request; this one has {len(events):,}."]}
+            )
+        result = activity_events_ingest(events=events)
+        return Response({"accepted": result.accepted, "rejected": result.rejected}, status=status.HTTP_202_ACCEPTED)
+
+
+class RunCreateView(APIView):
+    permission_classes = [IsOrgMember]
+
+    class RunInput(serializers.Serializer):
+        project = serializers.CharField(max_length=200)
+        name = serializers.CharField(max_length=200)
+
+    @extend_schema(
+        operation_id="runs_create",
+        request=RunInput,
+        responses={
+            201: RunOutput,
+            400: documented_error("Invalid input: `detail` and `errors` by field."),
+            401: documented_error("Not authenticated."),
+            403: documented_error("Not a member of this organization (support staff and service keys log no runs)."),
+        },
+        description=(
+            "Logs a run. It counts as the member's activity: `sdk` when the client identifies as the SDK "
+            "(`User-Agent: orgdash-sdk/<version>` or `X-Orgdash-Client: sdk`), `run_logged` otherwise."
+        ),
+    )
+    def post(self, request):
+        payload = self.RunInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        if is_sdk_client(request):
+            client = Run.Client.SDK
+        elif isinstance(request.successful_authenticator, SessionAuthentication):
+            client = Run.Client.WEB
+        else:
+            client = Run.Client.API
+        run = run_log(membership=request.user.membership, client=client, **payload.validated_data)
+        kind = ActivityKind.SDK if client == Run.Client.SDK else ActivityKind.RUN_LOGGED
+        if not note_activity(request, kind):  # no ActivityMiddleware in this request's path
+            recorder.record(schema=connection.schema_name, membership_id=run.created_by_id, kinds=kind)
+        return Response(RunOutput(run).data, status=status.HTTP_201_CREATED)
+
+
+DEFAULT_PERIOD = "12m"
+
+
+class PersonActivityView(APIView):
+    @extend_schema(
+        operation_id="users_activity",
+        parameters=[
+            OpenApiParameter(
+                "period",
+                str,
+                enum=PERIODS,
+                default=DEFAULT_PERIOD,
+                description="As for the org's figures; with `all`, `days_active` equals the User's.",
+            )
+        ],
+        responses={
+            200: PersonActivityOutput,
+            400: documented_error("Unknown period."),
+            401: documented_error("Not authenticated."),
+            403: documented_error("Not an admin of this organization."),
+            404: documented_error("No such user in this organization."),
+        },
+        summary="One person's active days and the kinds of each",
+    )
+    def get(self, request, pk: int):
+        params = PersonPeriodInput(data={"period": request.query_params.get("period") or DEFAULT_PERIOD})
+        params.is_valid(raise_exception=True)
+        activity = selectors.person_activity(membership_id=pk, period=params.validated_data["period"])
+        if activity is None:
+            raise NotFound("No such user in this organization.")
+        # The days' JSON comes written from the database; re-encoding hundreds of them would be
+        # most of the request's time.
+        return HttpResponse(activity.as_json(), content_type="application/json")
