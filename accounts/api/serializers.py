@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts import people_services
 from accounts.models import ApiKey, Role, Status
 from accounts.selectors import DEFAULT_ORDERING, ORDERINGS
 from accounts.tasks import SEND_RETRIES
@@ -308,3 +309,95 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 
 class ApiKeyCreateSerializer(serializers.Serializer):
     label = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+
+
+class BulkInputSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=people_services.BulkAction.CHOICES,
+        error_messages={
+            "invalid_choice": f'Invalid action "{{input}}": use one of {", ".join(people_services.BulkAction.CHOICES)}.'
+        },
+    )
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=people_services.MAX_BULK_IDS,
+        error_messages={
+            "empty": "Give at least one id.",
+            "min_length": "Give at least one id.",
+            "max_length": f"At most {people_services.MAX_BULK_IDS} ids at once.",
+        },
+    )
+    role = serializers.ChoiceField(
+        choices=Role.choices,
+        required=False,
+        error_messages={"invalid_choice": f'Invalid role "{{input}}": use one of {", ".join(Role.values)}.'},
+        help_text="set_role only: the new role.",
+    )
+
+    def validate(self, data):
+        if data["action"] == people_services.BulkAction.SET_ROLE and "role" not in data:
+            raise serializers.ValidationError({"role": ["set_role needs a role."]})
+        return data
+
+
+class BulkSkippedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class BulkResultSerializer(serializers.Serializer):
+    done = serializers.ListField(child=serializers.IntegerField(), help_text="The people changed.")
+    skipped = BulkSkippedSerializer(many=True, help_text="The people left as they were, and why.")
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True, help_text="Your membership's id in this organization.")
+    email = serializers.EmailField(read_only=True)
+    name = serializers.CharField(max_length=200, allow_blank=True, required=False, trim_whitespace=True)
+    username = serializers.RegexField(
+        r"^[A-Za-z0-9_.@+-]+\Z",
+        max_length=150,
+        min_length=1,
+        required=False,
+        error_messages={"invalid": "A username may hold letters, digits and . @ + - _ only."},
+    )
+    role = serializers.ChoiceField(choices=Role.choices, read_only=True)
+    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
+
+
+class AuditFilterSerializer(serializers.Serializer):
+    action = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    actor = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    target = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    since = serializers.DateField(required=False, input_formats=["iso-8601"])
+    until = serializers.DateField(required=False, input_formats=["iso-8601"])
+
+    def validate(self, attrs):
+        since, until = attrs.get("since"), attrs.get("until")
+        if since and until and since > until:
+            raise serializers.ValidationError({"until": ["'until' must not be before 'since'."]})
+        for key in ("action", "actor", "target"):
+            if "\x00" in attrs.get(key, ""):
+                raise serializers.ValidationError({key: ["Null characters are not allowed."]})
+        return attrs
+
+
+class AuditEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    time = serializers.DateTimeField(source="created_at")
+    actor = serializers.CharField(source="actor_email")
+    action = serializers.CharField()
+    target = serializers.CharField(source="target_repr")
+    target_id = serializers.IntegerField(source="target_membership_id", allow_null=True)
+    ip_address = serializers.IPAddressField(allow_null=True)
+    details = serializers.JSONField(source="data")
+
+
+class AuditPageSerializer(serializers.Serializer):
+    """One page of the trail, shaped like the Users list."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = AuditEventSerializer(many=True)

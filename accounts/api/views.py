@@ -1,27 +1,38 @@
-"""The Users, Invites and API-key endpoints. Thin: they validate input, call a selector or a
+"""The Users, Invites, API-key, profile and audit-trail endpoints. Thin: they validate input, call a selector or a
 service, and shape the answer."""
+
+import csv
+import datetime as dt
+import json
 
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services
-from accounts.api.permissions import IsOrgMember
+from accounts import people_services, selectors, services
+from accounts.api.permissions import IsOrgAdmin, IsOrgMember
 from accounts.api.serializers import (
     MAX_PAGE_SIZE,
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
+    AuditEventSerializer,
+    AuditFilterSerializer,
+    AuditPageSerializer,
+    BulkInputSerializer,
+    BulkResultSerializer,
     InviteCreateSerializer,
     InviteResultSerializer,
+    MeSerializer,
     UserCountsSerializer,
     UserFilterSerializer,
     UserListParamsSerializer,
@@ -31,7 +42,9 @@ from accounts.api.serializers import (
     UserUpdateSerializer,
     user_representation,
 )
-from accounts.exports import csv_filename, users_csv_stream
+from accounts.audit_selectors import AUDIT_PAGE_SIZE, audit_event_list, audit_event_rows
+from accounts.audit_services import audit_export_record
+from accounts.exports import csv_filename, neutralize_formula, users_csv_stream
 from accounts.models import ApiKey, Membership
 from orgdash.api.errors import documented_error
 from orgdash.core.client_address import client_ip
@@ -298,3 +311,184 @@ class ApiKeyDetailApi(APIView):
             raise NotFound("No such API key.")
         services.api_key_revoke(api_key=api_key, actor=request.user, ip_address=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserBulkApi(APIView):
+    @extend_schema(
+        operation_id="users_bulk",
+        request=BulkInputSerializer,
+        responses={
+            200: BulkResultSerializer,
+            400: documented_error("Unknown action or role, or no ids (or more than 1,000)."),
+            401: documented_error("Not authenticated."),
+            403: documented_error("Not an admin of this organization."),
+        },
+        summary="Deactivate, reactivate, change the role of, or resend or cancel the invites of many people",
+    )
+    def post(self, request):
+        data = BulkInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = people_services.membership_bulk(
+            action=data.validated_data["action"],
+            ids=data.validated_data["ids"],
+            role=data.validated_data.get("role"),
+            actor=request.user,
+            ip_address=client_ip(request),
+        )
+        return Response({"done": result.done, "skipped": result.skipped})
+
+
+def _me(*, user, membership_pk: int) -> dict:
+    membership = selectors.membership_get(pk=membership_pk)
+    return {
+        "id": membership.pk,
+        "email": user.email,
+        "name": user.name,
+        "username": user.username,
+        "role": membership.role,
+        "status": membership.status,
+    }
+
+
+class MeApi(APIView):
+    permission_classes = [IsOrgMember]
+    errors = {
+        401: documented_error("Not authenticated."),
+        403: documented_error("Not a member of this organization."),
+    }
+
+    @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer, **errors})
+    def get(self, request):
+        return Response(_me(user=request.user, membership_pk=request.user.membership.pk))
+
+    @extend_schema(
+        operation_id="me_partial_update",
+        request=MeSerializer,
+        responses={200: MeSerializer, 400: documented_error("Invalid or taken username."), **errors},
+        summary="Change your own name and username (shown in every org's Users list at once)",
+    )
+    def patch(self, request):
+        data = MeSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = people_services.profile_update(
+            user=request.user,
+            name=data.validated_data.get("name"),
+            username=data.validated_data.get("username"),
+            ip_address=client_ip(request),
+        )
+        return Response(_me(user=user, membership_pk=request.user.membership.pk))
+
+
+AUDIT_CSV_HEADER = ["time", "actor", "action", "target", "ip_address", "details"]
+
+
+class AuditPagination(PageNumberPagination):
+    page_size = AUDIT_PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("action", str, description="One action, or several separated by commas."),
+    OpenApiParameter("actor", str, description="Substring of the actor's e-mail (case-insensitive)."),
+    OpenApiParameter("target", str, description="Substring of the target (case-insensitive)."),
+    OpenApiParameter("since", dt.date, description="First day (UTC, inclusive)."),
+    OpenApiParameter("until", dt.date, description="Last day (UTC, inclusive)."),
+]
+ERROR_RESPONSES = {
+    400: OpenApiResponse(description="Invalid filter"),
+    401: OpenApiResponse(description="Not authenticated"),
+    403: OpenApiResponse(description="Not an admin of this organization"),
+}
+
+
+def _audit_filters(request) -> dict:
+    serializer = AuditFilterSerializer(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class AuditEventListView(APIView):
+    """Newest first; the rows are append-only (no method other than GET)."""
+
+    permission_classes = [IsOrgAdmin]
+    http_method_names = ["get", "head", "options"]
+
+    @extend_schema(
+        operation_id="audit_list",
+        parameters=[
+            *FILTER_PARAMETERS,
+            OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number (from 1)."),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": 500},
+                description="Rows per page (default 50, at most 500).",
+            ),
+        ],
+        responses={200: AuditPageSerializer, 404: OpenApiResponse(description="No such page"), **ERROR_RESPONSES},
+    )
+    def get(self, request):
+        events = audit_event_list(**_audit_filters(request))
+        paginator = AuditPagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
+
+
+class Echo:
+    """A file-like object whose ``write`` hands the line back, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_safe(value) -> str:
+    """The users export's formula guard, for cells written in Python."""
+    return neutralize_formula("" if value is None else str(value)) or ""
+
+
+def _csv_lines(events):
+    writer = csv.writer(Echo())
+    yield writer.writerow(AUDIT_CSV_HEADER)
+    for event in audit_event_rows(events):
+        details = json.dumps(event.data, sort_keys=True, default=str) if event.data else ""
+        yield writer.writerow(
+            [
+                csv_safe(event.created_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")),
+                csv_safe(event.actor_email),
+                csv_safe(event.action),
+                csv_safe(event.target_repr),
+                csv_safe(event.ip_address),
+                csv_safe(details),
+            ]
+        )
+
+
+class JsonErrorsAnyAccept(BaseContentNegotiation):
+    """The export answers CSV whatever the client accepts; its errors are always JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class AuditEventExportView(APIView):
+    permission_classes = [IsOrgAdmin]
+    content_negotiation_class = JsonErrorsAnyAccept
+    http_method_names = ["get", "head", "options"]
+
+    @extend_schema(
+        operation_id="audit_export_csv",
+        parameters=FILTER_PARAMETERS,
+        responses={(200, "text/csv"): OpenApiResponse(description="The matching rows as CSV"), **ERROR_RESPONSES},
+    )
+    def get(self, request):
+        filters = _audit_filters(request)
+        audit_export_record(request=request, filters=filters)
+        events = audit_event_list(**filters)
+        slug = getattr(getattr(connection, "tenant", None), "slug", connection.schema_name)
+        filename = f"{slug}-audit-{dt.datetime.now(dt.UTC):%Y-%m-%d}.csv"
+        response = StreamingHttpResponse(_csv_lines(events), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
