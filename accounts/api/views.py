@@ -1,19 +1,15 @@
 """The Users, Invites, API-key, profile and audit-trail endpoints. Thin: they validate input, call a selector or a
 service, and shape the answer."""
 
-import csv
 import datetime as dt
-import json
 
 from django.db import connection
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -42,10 +38,11 @@ from accounts.api.serializers import (
     UserUpdateSerializer,
     user_representation,
 )
-from accounts.audit_selectors import AUDIT_PAGE_SIZE, audit_event_list, audit_event_rows
+from accounts.audit_selectors import AUDIT_PAGE_SIZE, audit_event_list
 from accounts.audit_services import audit_export_record
-from accounts.exports import csv_filename, neutralize_formula, users_csv_stream
+from accounts.exports import AUDIT_CSV_HEADER, audit_csv_rows, csv_filename, users_csv_stream
 from accounts.models import ApiKey, Membership
+from orgdash.api.csv_responses import CsvNegotiation, csv_lines, csv_response
 from orgdash.api.errors import documented_error
 from orgdash.core.client_address import client_ip
 
@@ -121,6 +118,8 @@ class UserCountsApi(APIView):
 
 
 class UserExportApi(APIView):
+    content_negotiation_class = CsvNegotiation
+
     @extend_schema(
         operation_id="users_export_csv",
         parameters=[UserOrderingSerializer],
@@ -145,16 +144,8 @@ class UserExportApi(APIView):
             ip_address=client_ip(request),
             filters={"search": params["search"], "status": params["status"], "role": params["role"]},
         )
-        response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
         filename = csv_filename(connection.tenant.slug, timezone.now().date())
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response["Cache-Control"] = "no-store"
-        response["X-Accel-Buffering"] = "no"
-        return response
-
-    def perform_content_negotiation(self, request, force=False):
-        # The success answer is the CSV itself; errors are JSON whatever the client accepts.
-        return super().perform_content_negotiation(request, force=True)
+        return csv_response(stream, filename=filename)
 
 
 class UserDetailApi(APIView):
@@ -379,9 +370,6 @@ class MeApi(APIView):
         return Response(_me(user=user, membership_pk=request.user.membership.pk))
 
 
-AUDIT_CSV_HEADER = ["time", "actor", "action", "target", "ip_address", "details"]
-
-
 class AuditPagination(PageNumberPagination):
     page_size = AUDIT_PAGE_SIZE
     page_size_query_param = "page_size"
@@ -434,48 +422,9 @@ class AuditEventListView(APIView):
         return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
 
 
-class Echo:
-    """A file-like object whose ``write`` hands the line back, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_safe(value) -> str:
-    """The users export's formula guard, for cells written in Python."""
-    return neutralize_formula("" if value is None else str(value)) or ""
-
-
-def _csv_lines(events):
-    writer = csv.writer(Echo())
-    yield writer.writerow(AUDIT_CSV_HEADER)
-    for event in audit_event_rows(events):
-        details = json.dumps(event.data, sort_keys=True, default=str) if event.data else ""
-        yield writer.writerow(
-            [
-                csv_safe(event.created_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")),
-                csv_safe(event.actor_email),
-                csv_safe(event.action),
-                csv_safe(event.target_repr),
-                csv_safe(event.ip_address),
-                csv_safe(details),
-            ]
-        )
-
-
-class JsonErrorsAnyAccept(BaseContentNegotiation):
-    """The export answers CSV whatever the client accepts; its errors are always JSON."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class AuditEventExportView(APIView):
     permission_classes = [IsOrgAdmin]
-    content_negotiation_class = JsonErrorsAnyAccept
+    content_negotiation_class = CsvNegotiation
     http_method_names = ["get", "head", "options"]
 
     @extend_schema(
@@ -489,6 +438,4 @@ class AuditEventExportView(APIView):
         events = audit_event_list(**filters)
         slug = getattr(getattr(connection, "tenant", None), "slug", connection.schema_name)
         filename = f"{slug}-audit-{dt.datetime.now(dt.UTC):%Y-%m-%d}.csv"
-        response = StreamingHttpResponse(_csv_lines(events), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return csv_response(csv_lines(AUDIT_CSV_HEADER, audit_csv_rows(events)), filename=filename)

@@ -6,9 +6,7 @@ little activity; a large one answers zeros with ``computed_at: null`` and a refr
 no request ever scans a big org's activity.
 """
 
-import csv
 import datetime as dt
-import io
 
 from django.db import connection, transaction
 from django.http import HttpResponse
@@ -43,6 +41,7 @@ from activity.periods import PERIODS
 from activity.recording import recorder
 from activity.services import MAX_EVENTS_PER_BATCH, activity_events_ingest, run_log
 from activity.tasks import refresh_organization_activity
+from orgdash.api.csv_responses import CsvNegotiation, csv_lines, csv_response
 from orgdash.api.errors import documented_error
 
 
@@ -192,6 +191,7 @@ class ActivityEngagementView(APIView):
 
 
 class ActivityExportView(_FiguresView):
+    content_negotiation_class = CsvNegotiation
     default_period = Period.MONTHS_6
 
     @extend_schema(
@@ -215,19 +215,9 @@ class ActivityExportView(_FiguresView):
             return window, [(window.start + dt.timedelta(days=i), *zeros) for i in range(window.days)]
 
         window, lines = _computed_or_queued(lambda: selectors.activity_daily_by_kind(period=period), empty)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(selectors.EXPORT_HEADER)
-        for day, *values in lines:
-            writer.writerow([day.isoformat(), *values])
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="activity-{period}-{window.start}-{window.end}.csv"'
-        response["Cache-Control"] = "no-store"
-        return response
-
-    def perform_content_negotiation(self, request, force=False):
-        # The success answer is the CSV itself; errors are JSON whatever the client accepts.
-        return super().perform_content_negotiation(request, force=True)
+        rows = ([day.isoformat(), *values] for day, *values in lines)
+        filename = f"activity-{period}-{window.start}-{window.end}.csv"
+        return csv_response(csv_lines(selectors.EXPORT_HEADER, rows, lineterminator="\n"), filename=filename)
 
 
 _DATETIME = serializers.DateTimeField()
