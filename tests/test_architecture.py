@@ -139,6 +139,53 @@ def test_audit_rows_are_written_only_by_the_audit_writer_with_typed_actions():
     assert offenders == [], "\n".join(offenders)
 
 
+# --- one API style --------------------------------------------------------------------------------
+
+API_APPS = ("accounts", "activity", "hygiene")
+
+
+def _classes(path: Path) -> list[ast.ClassDef]:
+    return [node for node in ast.parse(path.read_text()).body if isinstance(node, ast.ClassDef)]
+
+
+@pytest.mark.parametrize("app", API_APPS)
+def test_each_api_package_has_urls_views_and_serializers_only(app):
+    modules = {path.name for path in (ROOT / app / "api").glob("*.py")} - {"__init__.py"}
+    assert {"urls.py", "views.py", "serializers.py"} <= modules
+    # API plumbing shared by the apps' endpoints (authentication, permissions) is allowed beside them.
+    assert modules - {"urls.py", "views.py", "serializers.py", "authentication.py", "permissions.py"} == set()
+
+
+@pytest.mark.parametrize("app", API_APPS)
+def test_api_views_are_named_api_and_hold_no_serializer(app):
+    views = _classes(ROOT / app / "api" / "views.py")
+    endpoints = [view for view in views if any(ast.unparse(base).endswith(("APIView", "Api")) for base in view.bases)]
+    assert endpoints, "the walk sees the views"
+    assert [view.name for view in endpoints if not view.name.lstrip("_").endswith("Api")] == []
+    nested = [
+        f"{view.name}.{inner.name}"
+        for view in views
+        for inner in view.body
+        if isinstance(inner, ast.ClassDef) and "Serializer" in "".join(ast.unparse(base) for base in inner.bases)
+    ]
+    assert nested == []
+    assert [view.name for view in views if view.name.endswith("Serializer")] == []
+
+
+@pytest.mark.parametrize("app", API_APPS)
+def test_api_serializers_say_whether_they_read_or_answer(app):
+    names = [node.name for node in _classes(ROOT / app / "api" / "serializers.py")]
+    serializers = [name for name in names if name.endswith("Serializer")]
+    assert serializers, "the walk sees the serializers"
+    # A resource whose body is the same both ways (PUT settings, PATCH me) keeps one plain name.
+    both_ways = {"DormancyPolicySerializer", "ReportSettingsSerializer", "MeSerializer"}
+    assert [
+        name
+        for name in serializers
+        if not name.endswith(("InputSerializer", "OutputSerializer")) and name not in both_ways
+    ] == []
+
+
 # --- services raise domain errors -----------------------------------------------------------------
 
 

@@ -18,6 +18,6 @@ urlpatterns = [
     path("api-keys/", views.ApiKeyListApi.as_view(), name="api-keys"),
     path("api-keys/<int:pk>/", views.ApiKeyDetailApi.as_view(), name="api-key"),
     # The audit trail is read-only: a list and its CSV export.
-    path("audit/", views.AuditEventListView.as_view(), name="api-audit-list"),
-    path("audit/export.csv", views.AuditEventExportView.as_view(), name="api-audit-export"),
+    path("audit/", views.AuditListApi.as_view(), name="api-audit-list"),
+    path("audit/export.csv", views.AuditExportApi.as_view(), name="api-audit-export"),
 ]

@@ -18,24 +18,24 @@ from accounts import people_services, selectors, services
 from accounts.api.permissions import IsOrgAdmin, IsOrgMember
 from accounts.api.serializers import (
     MAX_PAGE_SIZE,
-    ApiKeyCreatedSerializer,
-    ApiKeyCreateSerializer,
-    ApiKeySerializer,
-    AuditEventSerializer,
-    AuditFilterSerializer,
-    AuditPageSerializer,
+    ApiKeyCreatedOutputSerializer,
+    ApiKeyCreateInputSerializer,
+    ApiKeyOutputSerializer,
+    AuditEventOutputSerializer,
+    AuditFilterInputSerializer,
+    AuditPageOutputSerializer,
     BulkInputSerializer,
-    BulkResultSerializer,
-    InviteCreateSerializer,
-    InviteResultSerializer,
+    BulkResultOutputSerializer,
+    InviteCreateInputSerializer,
+    InviteResultOutputSerializer,
     MeSerializer,
-    UserCountsSerializer,
-    UserFilterSerializer,
-    UserListParamsSerializer,
-    UserOrderingSerializer,
-    UserPageSerializer,
-    UserSerializer,
-    UserUpdateSerializer,
+    UserCountsOutputSerializer,
+    UserFilterInputSerializer,
+    UserListInputSerializer,
+    UserOrderingInputSerializer,
+    UserOutputSerializer,
+    UserPageOutputSerializer,
+    UserUpdateInputSerializer,
     user_representation,
 )
 from accounts.audit_selectors import AUDIT_PAGE_SIZE, audit_event_list
@@ -64,21 +64,21 @@ MEMBER_ERRORS = {
 
 class UserPagination(PageNumberPagination):
     """``page`` and ``page_size`` (default 50; larger values are clamped to 500, not refused).
-    Both are validated by ``UserListParamsSerializer`` before this runs; a page past the end is 404."""
+    Both are validated by ``UserListInputSerializer`` before this runs; a page past the end is 404."""
 
     page_size = 50
     max_page_size = MAX_PAGE_SIZE
     page_size_query_param = "page_size"
 
 
-def _filters(request, serializer_class=UserFilterSerializer) -> dict:
+def _filters(request, serializer_class=UserFilterInputSerializer) -> dict:
     params = serializer_class(data=request.query_params)
     params.is_valid(raise_exception=True)
     return params.validated_data
 
 
 def _user_response(membership_pk: int, status_code: int = status.HTTP_200_OK) -> Response:
-    return Response(UserSerializer(selectors.membership_get(pk=membership_pk)).data, status=status_code)
+    return Response(UserOutputSerializer(selectors.membership_get(pk=membership_pk)).data, status=status_code)
 
 
 def _membership_or_404(pk: int) -> Membership:
@@ -88,12 +88,12 @@ def _membership_or_404(pk: int) -> Membership:
 class UserListApi(APIView):
     @extend_schema(
         operation_id="users_list",
-        parameters=[UserListParamsSerializer],
-        responses={200: UserPageSerializer, **ERRORS, 404: documented_error("Page past the end.")},
+        parameters=[UserListInputSerializer],
+        responses={200: UserPageOutputSerializer, **ERRORS, 404: documented_error("Page past the end.")},
         summary="Members and pending invites, filtered, ordered and paginated",
     )
     def get(self, request):
-        params = _filters(request, UserListParamsSerializer)
+        params = _filters(request, UserListInputSerializer)
         rows = selectors.membership_rows(
             search=params["search"],
             statuses=params["status"],
@@ -108,8 +108,8 @@ class UserListApi(APIView):
 class UserCountsApi(APIView):
     @extend_schema(
         operation_id="users_counts",
-        parameters=[UserFilterSerializer],
-        responses={200: UserCountsSerializer, **ERRORS},
+        parameters=[UserFilterInputSerializer],
+        responses={200: UserCountsOutputSerializer, **ERRORS},
         summary="How many users have each status, under the list's search and role filters",
     )
     def get(self, request):
@@ -122,7 +122,7 @@ class UserExportApi(APIView):
 
     @extend_schema(
         operation_id="users_export_csv",
-        parameters=[UserOrderingSerializer],
+        parameters=[UserOrderingInputSerializer],
         responses={
             (200, "text/csv"): OpenApiResponse(
                 response=OpenApiTypes.STR, description="The CSV file (header line, then one row per user)."
@@ -132,7 +132,7 @@ class UserExportApi(APIView):
         summary="Every user matching the filters, as CSV (streamed)",
     )
     def get(self, request):
-        params = _filters(request, UserOrderingSerializer)
+        params = _filters(request, UserOrderingInputSerializer)
         stream = users_csv_stream(
             search=params["search"],
             statuses=params["status"],
@@ -149,20 +149,20 @@ class UserExportApi(APIView):
 
 
 class UserDetailApi(APIView):
-    @extend_schema(operation_id="users_retrieve", responses={200: UserSerializer, **ERRORS, **NOT_FOUND})
+    @extend_schema(operation_id="users_retrieve", responses={200: UserOutputSerializer, **ERRORS, **NOT_FOUND})
     def get(self, request, pk: int):
         _membership_or_404(pk)
         return _user_response(pk)
 
     @extend_schema(
         operation_id="users_partial_update",
-        request=UserUpdateSerializer,
-        responses={200: UserSerializer, **ERRORS, **NOT_FOUND, **LAST_ADMIN},
+        request=UserUpdateInputSerializer,
+        responses={200: UserOutputSerializer, **ERRORS, **NOT_FOUND, **LAST_ADMIN},
         summary="Change the role",
     )
     def patch(self, request, pk: int):
         membership = _membership_or_404(pk)
-        data = UserUpdateSerializer(data=request.data)
+        data = UserUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if "role" in data.validated_data:
             services.membership_change_role(
@@ -178,7 +178,7 @@ class UserDeactivateApi(APIView):
     @extend_schema(
         operation_id="users_deactivate",
         request=None,
-        responses={200: UserSerializer, **ERRORS, **NOT_FOUND, **LAST_ADMIN},
+        responses={200: UserOutputSerializer, **ERRORS, **NOT_FOUND, **LAST_ADMIN},
         summary="Revoke access (idempotent); 409 for the last active admin or a pending invite",
     )
     def post(self, request, pk: int):
@@ -191,7 +191,7 @@ class UserReactivateApi(APIView):
     @extend_schema(
         operation_id="users_reactivate",
         request=None,
-        responses={200: UserSerializer, **ERRORS, **NOT_FOUND, 409: documented_error("A pending invite.")},
+        responses={200: UserOutputSerializer, **ERRORS, **NOT_FOUND, 409: documented_error("A pending invite.")},
         summary="Restore access (idempotent)",
     )
     def post(self, request, pk: int):
@@ -203,12 +203,12 @@ class UserReactivateApi(APIView):
 class InviteCreateApi(APIView):
     @extend_schema(
         operation_id="invites_create",
-        request=InviteCreateSerializer,
-        responses={201: InviteResultSerializer, **ERRORS},
+        request=InviteCreateInputSerializer,
+        responses={201: InviteResultOutputSerializer, **ERRORS},
         summary="Invite one or more e-mail addresses; existing members and pending invites are skipped",
     )
     def post(self, request):
-        data = InviteCreateSerializer(data=request.data)
+        data = InviteCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.invite_create(
             emails=data.validated_data["emails"],
@@ -217,7 +217,7 @@ class InviteCreateApi(APIView):
             ip_address=client_ip(request),
         )
         invited = selectors.memberships_with_status(pks=[m.pk for m in result.invited])
-        body = {"invited": UserSerializer(invited, many=True).data, "skipped": result.skipped}
+        body = {"invited": UserOutputSerializer(invited, many=True).data, "skipped": result.skipped}
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -232,7 +232,7 @@ class InviteResendApi(APIView):
     @extend_schema(
         operation_id="invites_resend",
         request=None,
-        responses={200: UserSerializer, **ERRORS, 404: documented_error("No pending invite.")},
+        responses={200: UserOutputSerializer, **ERRORS, 404: documented_error("No pending invite.")},
         summary="Send a new link; the old link stops working",
     )
     def post(self, request, pk: int):
@@ -264,19 +264,19 @@ class ApiKeyListApi(APIView):
 
     permission_classes = [IsOrgMember]
 
-    @extend_schema(operation_id="api_keys_list", responses={200: ApiKeySerializer(many=True), **MEMBER_ERRORS})
+    @extend_schema(operation_id="api_keys_list", responses={200: ApiKeyOutputSerializer(many=True), **MEMBER_ERRORS})
     def get(self, request):
         keys = selectors.api_keys_of(membership=request.user.membership)
-        return Response(ApiKeySerializer(keys, many=True).data)
+        return Response(ApiKeyOutputSerializer(keys, many=True).data)
 
     @extend_schema(
         operation_id="api_keys_create",
-        request=ApiKeyCreateSerializer,
-        responses={201: ApiKeyCreatedSerializer, **MEMBER_ERRORS},
+        request=ApiKeyCreateInputSerializer,
+        responses={201: ApiKeyCreatedOutputSerializer, **MEMBER_ERRORS},
         summary="Create a key; the secret is in this response only",
     )
     def post(self, request):
-        data = ApiKeyCreateSerializer(data=request.data)
+        data = ApiKeyCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         api_key, secret = services.api_key_create(
             membership=request.user.membership,
@@ -285,7 +285,7 @@ class ApiKeyListApi(APIView):
             ip_address=client_ip(request),
         )
         api_key.key = secret
-        return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
+        return Response(ApiKeyCreatedOutputSerializer(api_key).data, status=status.HTTP_201_CREATED)
 
 
 class ApiKeyDetailApi(APIView):
@@ -309,7 +309,7 @@ class UserBulkApi(APIView):
         operation_id="users_bulk",
         request=BulkInputSerializer,
         responses={
-            200: BulkResultSerializer,
+            200: BulkResultOutputSerializer,
             400: documented_error("Unknown action or role, or no ids (or more than 1,000)."),
             401: documented_error("Not authenticated."),
             403: documented_error("Not an admin of this organization."),
@@ -391,12 +391,12 @@ ERROR_RESPONSES = {
 
 
 def _audit_filters(request) -> dict:
-    serializer = AuditFilterSerializer(data=request.query_params)
+    serializer = AuditFilterInputSerializer(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
 
-class AuditEventListView(APIView):
+class AuditListApi(APIView):
     """Newest first; the rows are append-only (no method other than GET)."""
 
     permission_classes = [IsOrgAdmin]
@@ -413,16 +413,16 @@ class AuditEventListView(APIView):
                 description="Rows per page (default 50, at most 500).",
             ),
         ],
-        responses={200: AuditPageSerializer, 404: OpenApiResponse(description="No such page"), **ERROR_RESPONSES},
+        responses={200: AuditPageOutputSerializer, 404: OpenApiResponse(description="No such page"), **ERROR_RESPONSES},
     )
     def get(self, request):
         events = audit_event_list(**_audit_filters(request))
         paginator = AuditPagination()
         page = paginator.paginate_queryset(events, request, view=self)
-        return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
+        return paginator.get_paginated_response(AuditEventOutputSerializer(page, many=True).data)
 
 
-class AuditEventExportView(APIView):
+class AuditExportApi(APIView):
     permission_classes = [IsOrgAdmin]
     content_negotiation_class = CsvNegotiation
     http_method_names = ["get", "head", "options"]

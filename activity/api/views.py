@@ -25,15 +25,17 @@ from activity.api.serializers import (
     INTERVALS,
     KINDS,
     SURFACES,
-    EngagementOutput,
-    FiguresInput,
-    PersonActivityOutput,
-    PersonPeriodInput,
-    RunOutput,
-    SummaryOutput,
-    TimeseriesOutput,
-    TopUsersOutput,
-    TopUsersQuery,
+    EngagementOutputSerializer,
+    EventsInputSerializer,
+    FiguresInputSerializer,
+    PersonActivityOutputSerializer,
+    PersonPeriodInputSerializer,
+    RunInputSerializer,
+    RunOutputSerializer,
+    SummaryOutputSerializer,
+    TimeseriesOutputSerializer,
+    TopUsersInputSerializer,
+    TopUsersOutputSerializer,
 )
 from activity.middleware import is_sdk_client, note_activity
 from activity.models import KIND_ANY, ActivityKind, Interval, Period, Run
@@ -97,11 +99,13 @@ def _computed_or_queued(read, not_computed):
     return not_computed()
 
 
-class _FiguresView(APIView):
+class _FiguresApi(APIView):
     default_period: str = Period.MONTHS_3
 
     def params(self, request) -> dict:
-        serializer = FiguresInput(data={key: value for key, value in request.query_params.items() if value != ""})
+        serializer = FiguresInputSerializer(
+            data={key: value for key, value in request.query_params.items() if value != ""}
+        )
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
         kind, surface = values.get("kind"), values.get("surface")
@@ -116,14 +120,14 @@ class _FiguresView(APIView):
         }
 
 
-class ActivitySummaryView(_FiguresView):
+class ActivitySummaryApi(_FiguresApi):
     default_period = Period.MONTHS_3
 
     @extend_schema(
         operation_id="activity_summary",
         summary="Unique active users of a period, their cumulative series, and by kind",
         parameters=[_period_parameter(Period.MONTHS_3), KIND_PARAMETER],
-        responses={200: SummaryOutput, **ERRORS},
+        responses={200: SummaryOutputSerializer, **ERRORS},
         tags=["activity"],
     )
     def get(self, request):
@@ -135,14 +139,14 @@ class ActivitySummaryView(_FiguresView):
         return Response(_with_time(figures.as_summary()))
 
 
-class ActivityTimeseriesView(_FiguresView):
+class ActivityTimeseriesApi(_FiguresApi):
     default_period = Period.MONTHS_6
 
     @extend_schema(
         operation_id="activity_timeseries",
         summary="Users active on each day, ISO week or month of a period",
         parameters=[_period_parameter(Period.MONTHS_6), KIND_PARAMETER, SURFACE_PARAMETER, INTERVAL_PARAMETER],
-        responses={200: TimeseriesOutput, **ERRORS},
+        responses={200: TimeseriesOutputSerializer, **ERRORS},
         tags=["activity"],
     )
     def get(self, request):
@@ -156,7 +160,7 @@ class ActivityTimeseriesView(_FiguresView):
         return Response(_with_time(figures.as_timeseries()))
 
 
-class ActivityTopUsersView(_FiguresView):
+class ActivityTopUsersApi(_FiguresApi):
     default_period = Period.DAYS_30
 
     @extend_schema(
@@ -164,8 +168,8 @@ class ActivityTopUsersView(_FiguresView):
         summary="The most active people of a period",
         description="Most days active in the period first, then the latest last active day, then id. "
         "People without activity in the period are not listed.",
-        parameters=[TopUsersQuery],
-        responses={200: TopUsersOutput, **ERRORS},
+        parameters=[TopUsersInputSerializer],
+        responses={200: TopUsersOutputSerializer, **ERRORS},
         tags=["activity"],
     )
     def get(self, request):
@@ -178,11 +182,11 @@ class ActivityTopUsersView(_FiguresView):
         return Response(_with_time(leaders.as_dict()))
 
 
-class ActivityEngagementView(APIView):
+class ActivityEngagementApi(APIView):
     @extend_schema(
         operation_id="activity_engagement",
         summary="DAU, WAU, MAU and stickiness, now and 30 days earlier",
-        responses={200: EngagementOutput, **{code: ERRORS[code] for code in (401, 403)}},
+        responses={200: EngagementOutputSerializer, **{code: ERRORS[code] for code in (401, 403)}},
         tags=["activity"],
     )
     def get(self, request):
@@ -190,7 +194,7 @@ class ActivityEngagementView(APIView):
         return Response(_with_time(dict(figures)))
 
 
-class ActivityExportView(_FiguresView):
+class ActivityExportApi(_FiguresApi):
     content_negotiation_class = CsvNegotiation
     default_period = Period.MONTHS_6
 
@@ -238,15 +242,12 @@ class MayIngestActivity(BasePermission):
         return isinstance(request.user, ServicePrincipal) or IsOrgAdmin().has_permission(request, view)
 
 
-class ActivityEventsView(APIView):
+class ActivityEventsApi(APIView):
     permission_classes = [MayIngestActivity]
-
-    class EventsInput(serializers.Serializer):
-        events = serializers.ListField(child=serializers.DictField(), max_length=MAX_EVENTS_PER_BATCH)
 
     @extend_schema(
         operation_id="activity_events_ingest",
-        request=EventsInput,
+        request=EventsInputSerializer,
         responses={
             202: inline_serializer(
                 "ActivityIngestResult",
@@ -284,18 +285,14 @@ class ActivityEventsView(APIView):
         return Response({"accepted": result.accepted, "rejected": result.rejected}, status=status.HTTP_202_ACCEPTED)
 
 
-class RunCreateView(APIView):
+class RunCreateApi(APIView):
     permission_classes = [IsOrgMember]
-
-    class RunInput(serializers.Serializer):
-        project = serializers.CharField(max_length=200)
-        name = serializers.CharField(max_length=200)
 
     @extend_schema(
         operation_id="runs_create",
-        request=RunInput,
+        request=RunInputSerializer,
         responses={
-            201: RunOutput,
+            201: RunOutputSerializer,
             400: documented_error("Invalid input: `detail` and `errors` by field."),
             401: documented_error("Not authenticated."),
             403: documented_error("Not a member of this organization (support staff and service keys log no runs)."),
@@ -306,7 +303,7 @@ class RunCreateView(APIView):
         ),
     )
     def post(self, request):
-        payload = self.RunInput(data=request.data)
+        payload = RunInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         if is_sdk_client(request):
             client = Run.Client.SDK
@@ -318,13 +315,13 @@ class RunCreateView(APIView):
         kind = ActivityKind.SDK if client == Run.Client.SDK else ActivityKind.RUN_LOGGED
         if not note_activity(request, kind):  # no ActivityMiddleware in this request's path
             recorder.record(schema=connection.schema_name, membership_id=run.created_by_id, kinds=kind)
-        return Response(RunOutput(run).data, status=status.HTTP_201_CREATED)
+        return Response(RunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
 DEFAULT_PERIOD = "12m"
 
 
-class PersonActivityView(APIView):
+class UserActivityApi(APIView):
     @extend_schema(
         operation_id="users_activity",
         parameters=[
@@ -337,7 +334,7 @@ class PersonActivityView(APIView):
             )
         ],
         responses={
-            200: PersonActivityOutput,
+            200: PersonActivityOutputSerializer,
             400: documented_error("Unknown period."),
             401: documented_error("Not authenticated."),
             403: documented_error("Not an admin of this organization."),
@@ -346,7 +343,7 @@ class PersonActivityView(APIView):
         summary="One person's active days and the kinds of each",
     )
     def get(self, request, pk: int):
-        params = PersonPeriodInput(data={"period": request.query_params.get("period") or DEFAULT_PERIOD})
+        params = PersonPeriodInputSerializer(data={"period": request.query_params.get("period") or DEFAULT_PERIOD})
         params.is_valid(raise_exception=True)
         activity = selectors.person_activity(membership_id=pk, period=params.validated_data["period"])
         if activity is None:
