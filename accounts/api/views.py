@@ -383,10 +383,10 @@ FILTER_PARAMETERS = [
     OpenApiParameter("since", dt.date, description="First day (UTC, inclusive)."),
     OpenApiParameter("until", dt.date, description="Last day (UTC, inclusive)."),
 ]
-ERROR_RESPONSES = {
-    400: OpenApiResponse(description="Invalid filter"),
-    401: OpenApiResponse(description="Not authenticated"),
-    403: OpenApiResponse(description="Not an admin of this organization"),
+AUDIT_ERRORS = {
+    400: documented_error("Invalid filter"),
+    401: documented_error("Not authenticated"),
+    403: documented_error("Not an admin of this organization"),
 }
 
 
@@ -413,7 +413,7 @@ class AuditListApi(APIView):
                 description="Rows per page (default 50, at most 500).",
             ),
         ],
-        responses={200: AuditPageOutputSerializer, 404: OpenApiResponse(description="No such page"), **ERROR_RESPONSES},
+        responses={200: AuditPageOutputSerializer, 404: documented_error("No such page"), **AUDIT_ERRORS},
     )
     def get(self, request):
         events = audit_event_list(**_audit_filters(request))
@@ -430,7 +430,10 @@ class AuditExportApi(APIView):
     @extend_schema(
         operation_id="audit_export_csv",
         parameters=FILTER_PARAMETERS,
-        responses={(200, "text/csv"): OpenApiResponse(description="The matching rows as CSV"), **ERROR_RESPONSES},
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The matching rows as CSV"),
+            **AUDIT_ERRORS,
+        },
     )
     def get(self, request):
         filters = _audit_filters(request)
