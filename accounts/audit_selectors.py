@@ -7,6 +7,9 @@ from django.db.models import QuerySet
 
 from accounts.models import AuditEvent
 
+# Rows per page of the trail, in the API and on the Audit log tab.
+AUDIT_PAGE_SIZE = 50
+
 
 def audit_event_list(
     *,

@@ -1,4 +1,6 @@
-"""The Users CSV export, streamed straight from PostgreSQL's ``COPY ... TO STDOUT``.
+"""The Users and audit-trail CSV exports.
+
+The Users export is streamed straight from PostgreSQL's ``COPY ... TO STDOUT``.
 
 The rows are the Users list's own query (same filters, status expression and ordering), with the
 values formatted in SQL exactly as the API shows them. PostgreSQL's CSV writer does the RFC 4180
@@ -6,14 +8,17 @@ quoting; cells that a spreadsheet would run as a formula get a leading ``'``. CO
 one by one, so memory stays flat whatever the size of the org.
 """
 
+import datetime as dt
+import json
 from collections.abc import Iterator
-from datetime import date
 
 from django.db import connection
-from django.db.models import Case, F, Func, TextField, Value, When
+from django.db.models import Case, F, Func, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat, Left
 from django.db.models.lookups import In
 
+from accounts.audit_selectors import audit_event_rows
+from accounts.models import AuditEvent
 from accounts.selectors import DEFAULT_ORDERING, membership_list
 
 CSV_HEADER = "username,name,email,role,status,last_active,added,days_active,invited_by,deactivated_at"
@@ -21,6 +26,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 TEXT_COLUMNS = {"username": "username", "name": "name", "email": "email", "invited_by": "invited_by_email"}
 TIME_COLUMNS = {"last_active": "last_active", "added": "created_at", "deactivated_at": "deactivated_at"}
 CHUNK_BYTES = 64 * 1024
+AUDIT_CSV_HEADER = ["time", "actor", "action", "target", "ip_address", "details"]
 
 
 def neutralize_formula(value: str | None) -> str | None:
@@ -97,5 +103,23 @@ def users_csv_stream(
     return stream()
 
 
-def csv_filename(slug: str, day: date) -> str:
+def csv_filename(slug: str, day: dt.date) -> str:
     return f"{slug}-users-{day.isoformat()}.csv"
+
+
+def _csv_safe(value) -> str:
+    return neutralize_formula("" if value is None else str(value)) or ""
+
+
+def audit_csv_rows(events: QuerySet[AuditEvent]) -> Iterator[list[str]]:
+    """The cells of each audit event under ``AUDIT_CSV_HEADER``, with the Users export's formula guard."""
+    for event in audit_event_rows(events):
+        details = json.dumps(event.data, sort_keys=True, default=str) if event.data else ""
+        yield [
+            _csv_safe(event.created_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")),
+            _csv_safe(event.actor_email),
+            _csv_safe(event.action),
+            _csv_safe(event.target_repr),
+            _csv_safe(event.ip_address),
+            _csv_safe(details),
+        ]

@@ -32,17 +32,15 @@ from django.dispatch import receiver
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.models import Membership
-from accounts.services import SYSTEM_ACTOR_POLICY, audit_record
+from accounts.audit_services import audit_record
+from accounts.models import AuditAction, Membership, SystemActor
 from orgdash.core.client_address import client_ip
 from orgdash.core.models import LoginThrottle
 
 logger = logging.getLogger(__name__)
 
 Scope = LoginThrottle.Scope
-AUDIT_LOCKED = "login.locked"
-AUDIT_ADDRESS_SLOWED = "login.address_slowed"
-LOCK_AUDIT_ACTION = {Scope.ACCOUNT: AUDIT_LOCKED, Scope.ADDRESS: AUDIT_ADDRESS_SLOWED}
+LOCK_AUDIT_ACTION = {Scope.ACCOUNT: AuditAction.LOGIN_LOCKED, Scope.ADDRESS: AuditAction.LOGIN_ADDRESS_SLOWED}
 # Rows whose window and block both ended this long ago are deleted now and then.
 STALE_AFTER = dt.timedelta(days=1)
 PURGE_ONE_IN = 200
@@ -175,7 +173,7 @@ def _audit_block(*, schema_name: str, block: Block, account: str, address: str |
     target = Membership.objects.filter(email__iexact=account).first() if block.scope == Scope.ACCOUNT else None
     audit_record(
         action=LOCK_AUDIT_ACTION[block.scope],
-        actor=SYSTEM_ACTOR_POLICY,
+        actor=SystemActor.POLICY,
         target=target,
         ip_address=address,
         account=account if block.scope == Scope.ACCOUNT else "",

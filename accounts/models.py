@@ -1,5 +1,7 @@
 """Tenant (org schema) models: who belongs to the org, invites, API keys and the audit trail."""
 
+from enum import StrEnum
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
@@ -183,6 +185,52 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.kind})"
+
+
+class AuditAction(StrEnum):
+    """What an audit row records. The values are stored, filtered on and shown as they are."""
+
+    MEMBERSHIP_ADD = "membership.add"
+    MEMBERSHIP_CHANGE_ROLE = "membership.change_role"
+    MEMBERSHIP_CHANGE_EMAIL = "membership.change_email"
+    MEMBERSHIP_DEACTIVATE = "membership.deactivate"
+    MEMBERSHIP_REACTIVATE = "membership.reactivate"
+    INVITE_CREATE = "invite.create"
+    INVITE_RESEND = "invite.resend"
+    INVITE_CANCEL = "invite.cancel"
+    INVITE_ACCEPT = "invite.accept"
+    API_KEY_CREATE = "api_key.create"
+    API_KEY_REVOKE = "api_key.revoke"
+    SCIM_TOKEN_CREATE = "scim_token.create"  # noqa: S105 (an action name, not a secret)
+    SCIM_TOKEN_ROTATE = "scim_token.rotate"  # noqa: S105 (an action name, not a secret)
+    SCIM_PROVISION = "scim.provision"
+    SCIM_UPDATE = "scim.update"
+    SCIM_DELETE = "scim.delete"
+    PROFILE_UPDATE = "profile.update"
+    PROFILE_PASSWORD_CHANGE = "profile.password_change"  # noqa: S105 (an action name, not a secret)
+    PASSWORD_RESET_REQUEST = "password.reset_request"  # noqa: S105 (an action name, not a secret)
+    PASSWORD_RESET = "password.reset"  # noqa: S105 (an action name, not a secret)
+    LOGIN_LOCKED = "login.locked"
+    LOGIN_ADDRESS_SLOWED = "login.address_slowed"
+    USERS_EXPORT = "users.export"
+    AUDIT_EXPORT = "audit.export"
+    STAFF_VIEW_ORG = "staff.view_org"
+    DORMANCY_WARN = "dormancy.warn"
+    DORMANCY_KEEP_ACCESS = "dormancy.keep_access"
+    DORMANCY_UPDATE_POLICY = "dormancy.update_policy"
+    REPORTS_UPDATE_SETTINGS = "reports.update_settings"
+    REPORTS_SEND = "reports.send"
+    REPORTS_SEND_NOW = "reports.send_now"
+    DEMO_SEEDED = "demo_seeded"
+
+
+class SystemActor(StrEnum):
+    """Actors that are not a person, shown in the actor column: the identity provider's
+    provisioning and the org's own policies (dormancy, log-in protection, reports)."""
+
+    SCIM = "scim"
+    POLICY = "policy"
+    DEMO = "seed_demo"  # the demo data set-up (development only)
 
 
 class AuditEvent(models.Model):

@@ -5,8 +5,6 @@ from django.contrib.auth import get_user_model
 from accounts.models import Membership
 
 # Audit actions of password reset (the request is recorded by the task that mails the link).
-AUDIT_RESET_REQUEST = "password.reset_request"
-AUDIT_RESET = "password.reset"
 
 
 def resettable_membership(*, user) -> Membership | None:

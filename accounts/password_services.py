@@ -2,10 +2,9 @@
 
 from django.db import connection, transaction
 
+from accounts.audit_services import audit_record
 from accounts.login_protection import account_unlock
-from accounts.models import Membership
-from accounts.password_selectors import AUDIT_RESET
-from accounts.services import audit_record
+from accounts.models import AuditAction, Membership
 from orgdash.celery import queue_task
 
 
@@ -33,5 +32,5 @@ def password_reset_complete(*, user, password: str, ip_address: str | None) -> N
     user.set_password(password)
     user.save(update_fields=["password"])
     membership = Membership.objects.filter(user=user).first()
-    audit_record(action=AUDIT_RESET, actor=user, target=membership, ip_address=ip_address)
+    audit_record(action=AuditAction.PASSWORD_RESET, actor=user, target=membership, ip_address=ip_address)
     account_unlock(schema_name=connection.schema_name, account=user.email)

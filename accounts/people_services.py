@@ -9,20 +9,20 @@ Each person is decided on their own; whoever cannot be changed is skipped with a
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
-from accounts.models import AuditEvent, Invite, Membership, Role
+from accounts.audit_services import audit_record, audit_record_many
+from accounts.models import AuditAction, Invite, Membership, Role
 from accounts.services import (
     LAST_ADMIN_MESSAGE,
     _invite_expiry,
     _new_token,
     _queue_invite_email,
-    audit_record,
 )
 from orgdash.core.models import Organization
+from orgdash.errors import InvalidInput
 
 MAX_BULK_IDS = 1000
 
@@ -56,39 +56,19 @@ class BulkResult:
         self.skipped.append({"id": pk, "reason": reason})
 
 
-def _audit_many(*, action: str, actor, targets: list[Membership], ip_address: str | None, **data) -> None:
-    """One audit row per target, in one INSERT (the same rows ``audit_record`` writes one by one)."""
-    actor_email = actor if isinstance(actor, str) else (getattr(actor, "email", "") or "")
-    actor_user = actor if getattr(actor, "pk", None) else None
-    now = timezone.now()
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                created_at=now,
-                actor=actor_user,
-                actor_email=actor_email,
-                action=action,
-                target_membership=target,
-                target_repr=target.email,
-                ip_address=ip_address,
-                data=data,
-            )
-            for target in targets
-        ]
-    )
-
-
 def _validate(*, action: str, ids, role: str | None) -> list[int]:
     if action not in BulkAction.CHOICES:
-        raise ValidationError({"action": [f"'{action}' is not an action; use one of {', '.join(BulkAction.CHOICES)}."]})
+        raise InvalidInput(
+            errors={"action": [f"'{action}' is not an action; use one of {', '.join(BulkAction.CHOICES)}."]}
+        )
     if action == BulkAction.SET_ROLE and role not in Role.values:
-        raise ValidationError({"role": [f"'{role}' is not a role; use one of {', '.join(Role.values)}."]})
+        raise InvalidInput(errors={"role": [f"'{role}' is not a role; use one of {', '.join(Role.values)}."]})
     if not isinstance(ids, list | tuple) or not ids:
-        raise ValidationError({"ids": ["Give at least one id."]})
+        raise InvalidInput(errors={"ids": ["Give at least one id."]})
     if len(ids) > MAX_BULK_IDS:
-        raise ValidationError({"ids": [f"At most {MAX_BULK_IDS} ids at once."]})
+        raise InvalidInput(errors={"ids": [f"At most {MAX_BULK_IDS} ids at once."]})
     if not all(isinstance(pk, int) and not isinstance(pk, bool) for pk in ids):
-        raise ValidationError({"ids": ["Every id must be a whole number."]})
+        raise InvalidInput(errors={"ids": ["Every id must be a whole number."]})
     return list(dict.fromkeys(ids))
 
 
@@ -170,7 +150,9 @@ def _bulk_deactivate(*, memberships, result, actor, ip_address, **_) -> list[Mem
             deactivated_at=timezone.now(),
             deactivated_by=actor if getattr(actor, "pk", None) else None,
         )
-        _audit_many(action="membership.deactivate", actor=actor, targets=changing, ip_address=ip_address)
+        audit_record_many(
+            action=AuditAction.MEMBERSHIP_DEACTIVATE, actor=actor, targets=changing, ip_address=ip_address
+        )
     return changing
 
 
@@ -187,7 +169,9 @@ def _bulk_reactivate(*, memberships, result, actor, ip_address, **_) -> list[Mem
         Membership.objects.filter(pk__in=[m.pk for m in changing]).update(
             state=Membership.State.JOINED, deactivated_at=None, deactivated_by=None
         )
-        _audit_many(action="membership.reactivate", actor=actor, targets=changing, ip_address=ip_address)
+        audit_record_many(
+            action=AuditAction.MEMBERSHIP_REACTIVATE, actor=actor, targets=changing, ip_address=ip_address
+        )
     return changing
 
 
@@ -206,8 +190,8 @@ def _bulk_set_role(*, memberships, result, role, actor, ip_address) -> list[Memb
     if changing:
         Membership.objects.filter(pk__in=[m.pk for m in changing]).update(role=role)
         for previous, group in by_previous.items():
-            _audit_many(
-                action="membership.change_role",
+            audit_record_many(
+                action=AuditAction.MEMBERSHIP_CHANGE_ROLE,
                 actor=actor,
                 targets=group,
                 ip_address=ip_address,
@@ -239,7 +223,7 @@ def _bulk_resend(*, memberships, result, actor, ip_address, **_) -> list[Members
     Invite.objects.bulk_create(created)
     # "Added" of a pending invite is when it was (last) sent.
     Membership.objects.filter(pk__in=[m.pk for m in changing]).update(created_at=now)
-    _audit_many(action="invite.resend", actor=actor, targets=changing, ip_address=ip_address)
+    audit_record_many(action=AuditAction.INVITE_RESEND, actor=actor, targets=changing, ip_address=ip_address)
     for invite in [*updated, *created]:
         _queue_invite_email(invite, tokens[invite.membership_id])
     return changing
@@ -251,7 +235,7 @@ def _bulk_cancel(*, memberships, result, actor, ip_address, **_) -> list[Members
         if membership.state != Membership.State.INVITED:
             result.skip(membership.pk, SkipReason.NOT_AN_INVITE)
     if changing:
-        _audit_many(action="invite.cancel", actor=actor, targets=changing, ip_address=ip_address)
+        audit_record_many(action=AuditAction.INVITE_CANCEL, actor=actor, targets=changing, ip_address=ip_address)
         # The audit rows keep the address; their target link is cleared with the row (SET NULL).
         Membership.objects.filter(pk__in=[m.pk for m in changing]).delete()
     return changing
@@ -303,9 +287,9 @@ def profile_update(*, user, name: str | None = None, username: str | None = None
     if username is not None and username.strip() != user.username:
         username = username.strip()
         if not username:
-            raise ValidationError({"username": ["A username is required."]})
+            raise InvalidInput(errors={"username": ["A username is required."]})
         if User.objects.filter(username__iexact=username).exclude(pk=user.pk).exists():
-            raise ValidationError({"username": [f"The username '{username}' is taken."]})
+            raise InvalidInput(errors={"username": [f"The username '{username}' is taken."]})
         changes["username"] = username
     if not changes:
         return user
@@ -315,7 +299,9 @@ def profile_update(*, user, name: str | None = None, username: str | None = None
     user.save(update_fields=list(changes))
     identity_copy_to_every_org(user=user)
     membership = Membership.objects.filter(user=user).first()
-    audit_record(action="profile.update", actor=user, target=membership, ip_address=ip_address, old=old, new=changes)
+    audit_record(
+        action=AuditAction.PROFILE_UPDATE, actor=user, target=membership, ip_address=ip_address, old=old, new=changes
+    )
     return user
 
 
@@ -325,4 +311,4 @@ def password_change(*, user, password: str, ip_address: str | None = None) -> No
     user.set_password(password)
     user.save(update_fields=["password"])
     membership = Membership.objects.filter(user=user).first()
-    audit_record(action="profile.password_change", actor=user, target=membership, ip_address=ip_address)
+    audit_record(action=AuditAction.PROFILE_PASSWORD_CHANGE, actor=user, target=membership, ip_address=ip_address)

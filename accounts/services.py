@@ -17,7 +17,8 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import ApiKey, AuditEvent, Invite, Membership, Role
+from accounts.audit_services import audit_record
+from accounts.models import ApiKey, AuditAction, AuditEvent, Invite, Membership, Role
 from accounts.selectors import memberships_by_email
 from orgdash.celery import queue_task
 from orgdash.core.keys import generate_api_key
@@ -49,31 +50,6 @@ class InviteResult:
     skipped: list[dict] = field(default_factory=list)
     # Raw tokens of the new invites, by membership id (only ever in memory and in the e-mail).
     tokens: dict[int, str] = field(default_factory=dict)
-
-
-# --- audit ---------------------------------------------------------------------------------
-
-
-# Actors that are not a person: the identity provider's provisioning and the org's own policies.
-SYSTEM_ACTOR_SCIM = "scim"
-SYSTEM_ACTOR_POLICY = "policy"
-
-
-def audit_record(
-    *, action: str, actor=None, target: Membership | None = None, ip_address: str | None = None, **data
-) -> AuditEvent:
-    """Writes one audit row. ``actor`` is the user who acted, or a system actor's name
-    (``SYSTEM_ACTOR_SCIM``, ``SYSTEM_ACTOR_POLICY``), shown in the actor column."""
-    actor_email = actor if isinstance(actor, str) else (getattr(actor, "email", "") or "")
-    return AuditEvent.objects.create(
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_email=actor_email,
-        action=action,
-        target_membership=target if target is not None and target.pk else None,
-        target_repr=target.email if target is not None else "",
-        ip_address=ip_address,
-        data=data,
-    )
 
 
 # --- people --------------------------------------------------------------------------------
@@ -154,7 +130,12 @@ def membership_change_role(
     membership.role = role
     membership.save(update_fields=["role"])
     audit_record(
-        action="membership.change_role", actor=actor, target=membership, ip_address=ip_address, old=previous, new=role
+        action=AuditAction.MEMBERSHIP_CHANGE_ROLE,
+        actor=actor,
+        target=membership,
+        ip_address=ip_address,
+        old=previous,
+        new=role,
     )
     return membership
 
@@ -173,7 +154,7 @@ def membership_deactivate(*, membership: Membership, actor=None, ip_address: str
     membership.deactivated_at = timezone.now()
     membership.deactivated_by = actor if getattr(actor, "pk", None) else None
     membership.save(update_fields=["state", "deactivated_at", "deactivated_by"])
-    audit_record(action="membership.deactivate", actor=actor, target=membership, ip_address=ip_address)
+    audit_record(action=AuditAction.MEMBERSHIP_DEACTIVATE, actor=actor, target=membership, ip_address=ip_address)
     return membership
 
 
@@ -192,7 +173,7 @@ def membership_reactivate(*, membership: Membership, actor=None, ip_address: str
     membership.deactivated_at = None
     membership.deactivated_by = None
     membership.save(update_fields=["state", "deactivated_at", "deactivated_by"])
-    audit_record(action="membership.reactivate", actor=actor, target=membership, ip_address=ip_address)
+    audit_record(action=AuditAction.MEMBERSHIP_REACTIVATE, actor=actor, target=membership, ip_address=ip_address)
     return membership
 
 
@@ -210,7 +191,9 @@ def invite_deactivate(*, membership: Membership, actor=None, ip_address: str | N
     membership.deactivated_at = timezone.now()
     membership.deactivated_by = actor if getattr(actor, "pk", None) else None
     membership.save(update_fields=["state", "deactivated_at", "deactivated_by"])
-    audit_record(action="membership.deactivate", actor=actor, target=membership, ip_address=ip_address, invite=True)
+    audit_record(
+        action=AuditAction.MEMBERSHIP_DEACTIVATE, actor=actor, target=membership, ip_address=ip_address, invite=True
+    )
     return membership
 
 
@@ -226,7 +209,9 @@ def _invite_restore(*, membership: Membership, actor, ip_address: str | None) ->
         membership=membership,
         defaults={"token_hash": token_hash, "expires_at": _invite_expiry(), "sent_at": None, "send_attempts": 0},
     )
-    audit_record(action="membership.reactivate", actor=actor, target=membership, ip_address=ip_address, invite=True)
+    audit_record(
+        action=AuditAction.MEMBERSHIP_REACTIVATE, actor=actor, target=membership, ip_address=ip_address, invite=True
+    )
     _queue_invite_email(invite, token)
     return membership
 
@@ -325,7 +310,7 @@ def invite_create(*, emails, role: str = Role.MEMBER, actor=None, ip_address: st
         except IntegrityError:
             result.skipped.append({"email": email, "reason": "An invite is already pending for this address."})
             continue
-        audit_record(action="invite.create", actor=actor, target=membership, ip_address=ip_address, role=role)
+        audit_record(action=AuditAction.INVITE_CREATE, actor=actor, target=membership, ip_address=ip_address, role=role)
         _queue_invite_email(invite, token)
         result.invited.append(membership)
         result.tokens[membership.pk] = token
@@ -357,7 +342,7 @@ def invite_resend(*, membership: Membership, actor=None, ip_address: str | None 
     # "Added" of a pending invite is when it was (last) sent.
     membership.created_at = timezone.now()
     membership.save(update_fields=["created_at"])
-    audit_record(action="invite.resend", actor=actor, target=membership, ip_address=ip_address)
+    audit_record(action=AuditAction.INVITE_RESEND, actor=actor, target=membership, ip_address=ip_address)
     _queue_invite_email(invite, token)
     return membership, token
 
@@ -365,7 +350,7 @@ def invite_resend(*, membership: Membership, actor=None, ip_address: str | None 
 @transaction.atomic
 def invite_cancel(*, membership: Membership, actor=None, ip_address: str | None = None) -> None:
     membership = _pending_invite_locked(membership.pk)
-    audit_record(action="invite.cancel", actor=actor, target=membership, ip_address=ip_address)
+    audit_record(action=AuditAction.INVITE_CANCEL, actor=actor, target=membership, ip_address=ip_address)
     membership.delete()  # the Invite row goes with it (cascade); the audit row keeps the address
 
 
@@ -414,7 +399,9 @@ def invite_accept(
     membership.joined_at = now
     membership.save(update_fields=["user", "email", "username", "name", "state", "joined_at"])
     invite.delete()
-    audit_record(action="invite.accept", actor=user, target=membership, ip_address=ip_address, role=membership.role)
+    audit_record(
+        action=AuditAction.INVITE_ACCEPT, actor=user, target=membership, ip_address=ip_address, role=membership.role
+    )
     return membership
 
 
@@ -446,7 +433,12 @@ def api_key_create(
         kind=kind, membership=membership, label=label[:100], prefix=prefix, key_hash=key_hash
     )
     audit_record(
-        action="api_key.create", actor=actor, target=membership, ip_address=ip_address, kind=kind, prefix=prefix
+        action=AuditAction.API_KEY_CREATE,
+        actor=actor,
+        target=membership,
+        ip_address=ip_address,
+        kind=kind,
+        prefix=prefix,
     )
     return api_key, secret
 
@@ -459,13 +451,17 @@ def api_key_revoke(*, api_key: ApiKey, actor=None, ip_address: str | None = None
     api_key.revoked_at = timezone.now()
     api_key.save(update_fields=["revoked_at"])
     audit_record(
-        action="api_key.revoke", actor=actor, target=api_key.membership, ip_address=ip_address, prefix=api_key.prefix
+        action=AuditAction.API_KEY_REVOKE,
+        actor=actor,
+        target=api_key.membership,
+        ip_address=ip_address,
+        prefix=api_key.prefix,
     )
     return api_key
 
 
 def export_audit(*, actor=None, ip_address: str | None = None, filters: dict) -> AuditEvent:
-    return audit_record(action="users.export", actor=actor, ip_address=ip_address, **filters)
+    return audit_record(action=AuditAction.USERS_EXPORT, actor=actor, ip_address=ip_address, **filters)
 
 
 # --- SCIM token ----------------------------------------------------------------------------
@@ -487,7 +483,7 @@ def scim_token_rotate(*, label: str = "", actor=None, ip_address: str | None = N
         kind=ApiKey.Kind.SCIM, label=(label or "SCIM provisioning")[:100], prefix=prefix, key_hash=key_hash
     )
     audit_record(
-        action="scim_token.rotate" if previous else "scim_token.create",
+        action=AuditAction.SCIM_TOKEN_ROTATE if previous else AuditAction.SCIM_TOKEN_CREATE,
         actor=actor,
         ip_address=ip_address,
         prefix=prefix,

@@ -10,9 +10,10 @@ from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import Invite
-from accounts.password_selectors import AUDIT_RESET_REQUEST, reset_recipient
-from accounts.services import audit_record, hash_token, invite_record_delivery
+from accounts.audit_services import audit_record
+from accounts.models import AuditAction, Invite
+from accounts.password_selectors import reset_recipient
+from accounts.services import hash_token, invite_record_delivery
 from accounts.tokens import password_reset_token
 from orgdash.core.services import organization_url
 
@@ -96,7 +97,7 @@ def send_password_reset_email(self, *, email: str, ip_address: str | None = None
     )
     message.attach_alternative(render_to_string("emails/password_reset.html", context), "text/html")
     if self.request.retries == 0:
-        audit_record(action=AUDIT_RESET_REQUEST, actor=user, target=membership, ip_address=ip_address)
+        audit_record(action=AuditAction.PASSWORD_RESET_REQUEST, actor=user, target=membership, ip_address=ip_address)
     try:
         message.send()
     except Exception as exc:  # any transport error: try again a little later

@@ -2,8 +2,7 @@
 
 from django.shortcuts import render
 
-from accounts.api.audit import AuditPagination
-from accounts.audit_selectors import audit_actions
+from accounts.audit_selectors import AUDIT_PAGE_SIZE, audit_actions
 from accounts.decorators import org_admin_required
 
 
@@ -11,7 +10,7 @@ from accounts.decorators import org_admin_required
 def audit_tab(request):
     context = {
         "active_tab": "audit",
-        "page_size": AuditPagination.page_size,
+        "page_size": AUDIT_PAGE_SIZE,
         "actions": audit_actions(),
     }
     return render(request, "dashboard/audit.html", context)

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,6 +16,7 @@ from accounts.decorators import org_admin_required
 from accounts.forms import ApiKeyForm, ProfileForm
 from accounts.models import ApiKey, Role, Status
 from orgdash.core.client_address import client_ip
+from orgdash.errors import InvalidInput
 
 
 @org_admin_required
@@ -86,8 +86,8 @@ def profile_page(request):
                     username=form.cleaned_data["username"],
                     ip_address=ip,
                 )
-            except ValidationError as error:
-                for field, errors in error.message_dict.items():
+            except InvalidInput as error:
+                for field, errors in error.errors.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
                 messages.success(request, "Your profile is saved.")

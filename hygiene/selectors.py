@@ -12,9 +12,8 @@ from dateutil.relativedelta import relativedelta
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 
-from accounts.models import AuditEvent, Membership, Role, Status
+from accounts.models import AuditAction, AuditEvent, Membership, Role, Status, SystemActor
 from accounts.selectors import inactivity_cutoff, status_condition
-from accounts.services import SYSTEM_ACTOR_POLICY
 from activity.models import ActivityDay
 from hygiene.models import (
     DormancyPolicy,
@@ -24,14 +23,6 @@ from hygiene.models import (
 )
 
 # Audit actions: the policy's own, those it reads, and the settings'.
-ACTION_WARN = "dormancy.warn"
-ACTION_KEEP_ACCESS = "dormancy.keep_access"
-ACTION_UPDATE_POLICY = "dormancy.update_policy"
-ACTION_UPDATE_REPORTS = "reports.update_settings"
-ACTION_REPORT_SENT = "reports.send"
-ACTION_REPORT_SEND_NOW = "reports.send_now"
-ACTION_DEACTIVATE = "membership.deactivate"
-ACTION_REACTIVATE = "membership.reactivate"
 PREVIEW_SAMPLE_SIZE = 20
 TOP_USERS = 10
 
@@ -94,7 +85,7 @@ def quiet_members(exempt_roles=()) -> QuerySet[Membership]:
     later. Pending invites are not members and are never included."""
     seen = Coalesce("last_active", "created_at")
     reactivated = Subquery(
-        AuditEvent.objects.filter(target_membership=OuterRef("pk"), action=ACTION_REACTIVATE)
+        AuditEvent.objects.filter(target_membership=OuterRef("pk"), action=AuditAction.MEMBERSHIP_REACTIVATE)
         .order_by("-created_at")
         .values("created_at")[:1]
     )
@@ -158,7 +149,9 @@ def _keep_an_admin(plan: DormancyPlan) -> None:
 def policy_actions_since(since: dt.datetime, until: dt.datetime | None = None) -> QuerySet[AuditEvent]:
     """The policy's audit rows (warnings and deactivations), newest first."""
     events = AuditEvent.objects.filter(
-        actor_email=SYSTEM_ACTOR_POLICY, action__in=[ACTION_WARN, ACTION_DEACTIVATE], created_at__gte=since
+        actor_email=SystemActor.POLICY,
+        action__in=[AuditAction.DORMANCY_WARN, AuditAction.MEMBERSHIP_DEACTIVATE],
+        created_at__gte=since,
     )
     if until is not None:
         events = events.filter(created_at__lt=until)
@@ -177,11 +170,12 @@ def policy_week(*, now: dt.datetime) -> PolicyWeek:
     """What the policy did in the last seven days, for the Users tab's banner."""
     events = policy_actions_since(now - dt.timedelta(days=7))
     counts = events.aggregate(
-        warned=Count("id", filter=Q(action=ACTION_WARN)), deactivated=Count("id", filter=Q(action=ACTION_DEACTIVATE))
+        warned=Count("id", filter=Q(action=AuditAction.DORMANCY_WARN)),
+        deactivated=Count("id", filter=Q(action=AuditAction.MEMBERSHIP_DEACTIVATE)),
     )
     still: list[Membership] = []
     if counts["deactivated"]:  # the Users tab pays one small query when the policy did nothing
-        deactivated_ids = events.filter(action=ACTION_DEACTIVATE).values("target_membership_id")
+        deactivated_ids = events.filter(action=AuditAction.MEMBERSHIP_DEACTIVATE).values("target_membership_id")
         still = list(
             Membership.objects.filter(pk__in=deactivated_ids, state=Membership.State.DEACTIVATED).order_by(
                 "-deactivated_at", "id"
@@ -251,7 +245,8 @@ def usage_figures(*, period: ReportPeriod, now: dt.datetime) -> dict:
     start_at, end_at = start_of_day(period.start), start_of_day(period.end + dt.timedelta(days=1))
     previous = period.previous
     policy = policy_actions_since(start_at, end_at).aggregate(
-        warned=Count("id", filter=Q(action=ACTION_WARN)), deactivated=Count("id", filter=Q(action=ACTION_DEACTIVATE))
+        warned=Count("id", filter=Q(action=AuditAction.DORMANCY_WARN)),
+        deactivated=Count("id", filter=Q(action=AuditAction.MEMBERSHIP_DEACTIVATE)),
     )
     cutoff = inactivity_cutoff(now)
     counts = Membership.objects.aggregate(

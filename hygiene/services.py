@@ -16,8 +16,9 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import Membership, Role
-from accounts.services import SYSTEM_ACTOR_POLICY, audit_record, membership_deactivate
+from accounts.audit_services import audit_record
+from accounts.models import AuditAction, Membership, Role, SystemActor
+from accounts.services import membership_deactivate
 from activity.models import ActivityKind
 from activity.services import activity_record_write
 from hygiene import selectors
@@ -35,7 +36,7 @@ from hygiene.models import (
     UsageReport,
     UsageReportDelivery,
 )
-from orgdash.errors import Conflict
+from orgdash.errors import Conflict, InvalidInput
 
 MAX_RECIPIENTS = 50
 
@@ -60,7 +61,7 @@ def _actor_email(actor) -> str:
 
 
 def validate_policy_terms(*, after_days: int, warn_days_before: int, exempt_roles) -> list[str]:
-    """Raises ValidationError (by field) unless the terms are within API.md's bounds; returns the
+    """Raises InvalidInput (by field) unless the terms are within API.md's bounds; returns the
     de-duplicated exempt roles."""
     errors: dict[str, list[str]] = {}
     if not AFTER_DAYS_MIN <= after_days <= AFTER_DAYS_MAX:
@@ -74,7 +75,7 @@ def validate_policy_terms(*, after_days: int, warn_days_before: int, exempt_role
     if unknown:
         errors["exempt_roles"] = [f"'{unknown[0]}' is not a role; use any of {', '.join(Role.values)}."]
     if errors:
-        raise ValidationError(errors)
+        raise InvalidInput(errors=errors)
     return roles
 
 
@@ -99,7 +100,7 @@ def dormancy_policy_update(
     policy.updated_at = timezone.now()
     policy.updated_by_email = _actor_email(actor)
     policy.save()
-    audit_record(action=selectors.ACTION_UPDATE_POLICY, actor=actor, ip_address=ip_address, old=old, new=new)
+    audit_record(action=AuditAction.DORMANCY_UPDATE_POLICY, actor=actor, ip_address=ip_address, old=old, new=new)
     return policy
 
 
@@ -114,10 +115,10 @@ def normalize_recipients(recipients) -> list[str]:
             continue
         cleaned.append(email)
     if invalid:
-        raise ValidationError({"recipients": [f"'{invalid[0]}' is not a valid e-mail address."]})
+        raise InvalidInput(errors={"recipients": [f"'{invalid[0]}' is not a valid e-mail address."]})
     cleaned = list(dict.fromkeys(cleaned))
     if len(cleaned) > MAX_RECIPIENTS:
-        raise ValidationError({"recipients": [f"At most {MAX_RECIPIENTS} recipients."]})
+        raise InvalidInput(errors={"recipients": [f"At most {MAX_RECIPIENTS} recipients."]})
     return cleaned
 
 
@@ -126,7 +127,7 @@ def report_settings_update(
     *, frequency: str, recipients, actor=None, ip_address: str | None = None, now: dt.datetime | None = None
 ) -> ReportSettings:
     if frequency not in ReportFrequency.values:
-        raise ValidationError({"frequency": [f"Use one of {', '.join(ReportFrequency.values)}."]})
+        raise InvalidInput(errors={"frequency": [f"Use one of {', '.join(ReportFrequency.values)}."]})
     recipients = normalize_recipients(recipients)
     settings, _ = ReportSettings.objects.select_for_update().get_or_create(pk=1)
     old = {"frequency": settings.frequency, "recipients": list(settings.recipients)}
@@ -142,7 +143,7 @@ def report_settings_update(
     settings.updated_at = now
     settings.updated_by_email = _actor_email(actor)
     settings.save()
-    audit_record(action=selectors.ACTION_UPDATE_REPORTS, actor=actor, ip_address=ip_address, old=old, new=new)
+    audit_record(action=AuditAction.REPORTS_UPDATE_SETTINGS, actor=actor, ip_address=ip_address, old=old, new=new)
     return settings
 
 
@@ -210,8 +211,8 @@ def dormancy_run(*, now: dt.datetime | None = None) -> PolicyRunResult:
             token_hash=hash_token(token),
         )
         audit_record(
-            action=selectors.ACTION_WARN,
-            actor=SYSTEM_ACTOR_POLICY,
+            action=AuditAction.DORMANCY_WARN,
+            actor=SystemActor.POLICY,
             target=member,
             deactivate_on=warning.deactivate_on.isoformat(),
             quiet_since=member.quiet_since.isoformat(),
@@ -221,7 +222,7 @@ def dormancy_run(*, now: dt.datetime | None = None) -> PolicyRunResult:
     for member in plan.deactivate:
         try:
             with transaction.atomic():
-                membership_deactivate(membership=member, actor=SYSTEM_ACTOR_POLICY)
+                membership_deactivate(membership=member, actor=SystemActor.POLICY)
         except Conflict:  # became the last active admin meanwhile
             result.kept_last_admin += 1
             continue
@@ -251,7 +252,7 @@ def dormancy_keep_access(*, token: str, now: dt.datetime | None = None) -> Membe
     if warning.kept_at is None:
         warning.kept_at = now
         warning.save(update_fields=["kept_at"])
-        audit_record(action=selectors.ACTION_KEEP_ACCESS, actor=membership.user, target=membership)
+        audit_record(action=AuditAction.DORMANCY_KEEP_ACCESS, actor=membership.user, target=membership)
     activity_record_write(
         schema=connection.schema_name, membership_id=membership.pk, kinds=ActivityKind.PAGE_VIEW, at=now
     )
@@ -305,8 +306,8 @@ def usage_report_schedule(*, now: dt.datetime | None = None) -> UsageReport | No
     except IntegrityError:  # another run made it first
         return None
     audit_record(
-        action=selectors.ACTION_REPORT_SENT,
-        actor=SYSTEM_ACTOR_POLICY,
+        action=AuditAction.REPORTS_SEND,
+        actor=SystemActor.POLICY,
         frequency=period.frequency,
         start=period.start.isoformat(),
         end=period.end.isoformat(),
@@ -324,18 +325,18 @@ def usage_report_send_now(
     now = now or timezone.now()
     email = _actor_email(actor)
     if not email:
-        raise ValidationError({"non_field_errors": ["Your account has no e-mail address to send the report to."]})
+        raise InvalidInput(errors={"non_field_errors": ["Your account has no e-mail address to send the report to."]})
     if frequency in (None, "", ReportFrequency.OFF):
         configured = selectors.report_settings_get().frequency
         frequency = configured if configured != ReportFrequency.OFF else ReportFrequency.WEEKLY
     if frequency not in (ReportFrequency.WEEKLY, ReportFrequency.MONTHLY):
-        raise ValidationError({"frequency": ["Use weekly or monthly."]})
+        raise InvalidInput(errors={"frequency": ["Use weekly or monthly."]})
     period = selectors.last_full_period(frequency=frequency, today=selectors.utc_day(now))
     report = _create_report(
         kind=UsageReport.Kind.ON_DEMAND, period=period, recipients=[email.lower()], now=now, requested_by=email
     )
     audit_record(
-        action=selectors.ACTION_REPORT_SEND_NOW,
+        action=AuditAction.REPORTS_SEND_NOW,
         actor=actor,
         ip_address=ip_address,
         frequency=frequency,

@@ -4,7 +4,7 @@ A SCIM User is a membership. Create invites a person without an account (invite 
 pending until they accept) or adds an existing account; ``active`` is deactivation; ``roles``
 is the role; DELETE deactivates and keeps the record. Every function is keyword-only, runs in
 one transaction (a rejected request changes nothing) and leaves an audit row with actor
-``SYSTEM_ACTOR_SCIM``. Errors are the SCIM exceptions of ``scim2-models`` (RFC 7644 §3.12).
+``SystemActor.SCIM``. Errors are the SCIM exceptions of ``scim2-models`` (RFC 7644 §3.12).
 """
 
 from dataclasses import dataclass
@@ -24,11 +24,10 @@ from scim2_models import (
     UniquenessException,
 )
 
-from accounts.models import Membership, Role
+from accounts.audit_services import audit_record
+from accounts.models import AuditAction, Membership, Role, SystemActor
 from accounts.selectors import memberships_by_email
 from accounts.services import (
-    SYSTEM_ACTOR_SCIM,
-    audit_record,
     invite_create,
     invite_deactivate,
     invite_resend,
@@ -42,7 +41,7 @@ from scim.models import ScimIdentity
 from scim.schema import RequestUser
 from scim.selectors import identity_of, user_resource
 
-ACTOR = SYSTEM_ACTOR_SCIM
+ACTOR = SystemActor.SCIM
 
 
 @dataclass
@@ -171,7 +170,9 @@ def user_create(*, user: RequestUser, ip_address: str | None = None) -> Membersh
     account = get_user_model().objects.filter(email__iexact=desired.email).first()
     if account is not None:
         membership = membership_add(user=account, role=role)
-        audit_record(action="membership.add", actor=ACTOR, target=membership, ip_address=ip_address, role=role)
+        audit_record(
+            action=AuditAction.MEMBERSHIP_ADD, actor=ACTOR, target=membership, ip_address=ip_address, role=role
+        )
     else:
         result = invite_create(emails=[desired.email], role=role, actor=ACTOR, ip_address=ip_address)
         if not result.invited:  # a concurrent request invited the same address first
@@ -183,7 +184,7 @@ def user_create(*, user: RequestUser, ip_address: str | None = None) -> Membersh
     except IntegrityError as error:
         raise UniquenessException(detail=f"userName '{desired.user_name}' is already in this organization.") from error
     audit_record(
-        action="scim.provision",
+        action=AuditAction.SCIM_PROVISION,
         actor=ACTOR,
         target=membership,
         ip_address=ip_address,
@@ -205,7 +206,7 @@ def _revive(membership: Membership, desired: Desired, ip_address: str | None) ->
     membership = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
     identity.deleted_at = None
     identity.save(update_fields=["deleted_at"])
-    audit_record(action="scim.provision", actor=ACTOR, target=membership, ip_address=ip_address, revived=True)
+    audit_record(action=AuditAction.SCIM_PROVISION, actor=ACTOR, target=membership, ip_address=ip_address, revived=True)
     if desired.active is None:
         desired.active = True
     _apply(membership, desired, ip_address)
@@ -290,7 +291,7 @@ def user_delete(*, membership: Membership, if_match: str | None = None, ip_addre
     identity = identity_of(membership) or ScimIdentity(membership=membership, user_name=membership.email)
     identity.deleted_at = timezone.now()
     identity.save()
-    audit_record(action="scim.delete", actor=ACTOR, target=membership, ip_address=ip_address)
+    audit_record(action=AuditAction.SCIM_DELETE, actor=ACTOR, target=membership, ip_address=ip_address)
 
 
 def _locked(membership: Membership, if_match: str | None) -> Membership:
@@ -346,7 +347,7 @@ def _apply_identity(membership: Membership, desired: Desired, ip_address: str | 
     if _set_display_name(membership, desired):
         changed["name"] = membership.name
     if changed:
-        audit_record(action="scim.update", actor=ACTOR, target=membership, ip_address=ip_address, **changed)
+        audit_record(action=AuditAction.SCIM_UPDATE, actor=ACTOR, target=membership, ip_address=ip_address, **changed)
 
 
 def _change_email(membership: Membership, email: str, ip_address: str | None) -> None:
@@ -364,7 +365,9 @@ def _change_email(membership: Membership, email: str, ip_address: str | None) ->
         account.save(update_fields=["email"])
     membership.email = email
     membership.save(update_fields=["email"])
-    audit_record(action="membership.change_email", actor=ACTOR, target=membership, ip_address=ip_address, old=previous)
+    audit_record(
+        action=AuditAction.MEMBERSHIP_CHANGE_EMAIL, actor=ACTOR, target=membership, ip_address=ip_address, old=previous
+    )
     if membership.state == Membership.State.INVITED:
         invite_resend(membership=membership, actor=ACTOR, ip_address=ip_address)
 

@@ -27,7 +27,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django_tenants.utils import get_public_schema_name, tenant_context
 
-from accounts.models import AuditEvent, Invite, Membership, Role
+from accounts.audit_services import audit_record
+from accounts.models import AuditAction, AuditEvent, Invite, Membership, Role, SystemActor
 from activity.models import ActivityDay, ActivityDirtyDay, ActivityKind, Run
 
 
@@ -388,11 +389,14 @@ def seed_demo(
             for model in (Membership, ActivityDay):
                 cursor.execute(f"ANALYZE {_table(model)}")
         _drop_plan_tables()
-        AuditEvent.objects.create(
-            actor_email="seed_demo",
-            action="demo_seeded",
+        audit_record(
+            action=AuditAction.DEMO_SEEDED,
+            actor=SystemActor.DEMO,
             target_repr=slug,
-            data={"users": users, "days": days, "seed": seed, "day_rows": result.day_rows},
+            users=users,
+            days=days,
+            seed=seed,
+            day_rows=result.day_rows,
         )
         progress("committing", 0.99)
     progress("done", 1.0)

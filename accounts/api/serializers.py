@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from accounts import people_services
 from accounts.models import ApiKey, Role, Status
 from accounts.selectors import DEFAULT_ORDERING, ORDERINGS
 from accounts.tasks import SEND_RETRIES
@@ -62,7 +63,8 @@ def invite_delivery(
     }
 
 
-class InviteDeliverySerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="InviteDelivery")
+class InviteDeliveryOutputSerializer(serializers.Serializer):
     """A pending invite's link expiry and e-mail delivery, from the membership (``source="*"``)."""
 
     expires_at = UtcDateTimeField(read_only=True, help_text="When the invite link stops working.")
@@ -95,7 +97,8 @@ class InviteDeliverySerializer(serializers.Serializer):
         )
 
 
-class UserSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="User")
+class UserOutputSerializer(serializers.Serializer):
     """One row of the Users tab: a member or a pending invite (``id`` is the membership's id)."""
 
     id = serializers.IntegerField(read_only=True)
@@ -110,7 +113,7 @@ class UserSerializer(serializers.Serializer):
     days_active = serializers.IntegerField(read_only=True)
     invited_by = serializers.EmailField(source="invited_by_email", allow_null=True, read_only=True)
     deactivated_at = UtcDateTimeField(allow_null=True, read_only=True)
-    invite = InviteDeliverySerializer(
+    invite = InviteDeliveryOutputSerializer(
         source="*",
         allow_null=True,
         read_only=True,
@@ -138,7 +141,7 @@ def _row_invite(row: dict, now: datetime) -> dict | None:
 
 
 def user_representation(row: dict, *, now: datetime | None = None) -> dict:
-    """The User object of a ``values()`` row of ``selectors.USER_FIELDS``: what ``UserSerializer``
+    """The User object of a ``values()`` row of ``selectors.USER_FIELDS``: what ``UserOutputSerializer``
     writes, spelled out. The Users list writes up to 500 of these per request, and DRF's per-field
     machinery was most of that request's Python time."""
     status = row["status"]
@@ -160,11 +163,12 @@ def user_representation(row: dict, *, now: datetime | None = None) -> dict:
     }
 
 
-class UserPageSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="UserPage")
+class UserPageOutputSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = UserSerializer(many=True)
+    results = UserOutputSerializer(many=True)
 
 
 _STATUS_CODE = f"({'|'.join(Status.values)})"
@@ -197,7 +201,7 @@ class PageSizeField(serializers.IntegerField):
     refused (as the README documents), so only the lower bound is validated."""
 
 
-class UserFilterSerializer(serializers.Serializer):
+class UserFilterInputSerializer(serializers.Serializer):
     search = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -220,7 +224,7 @@ class UserFilterSerializer(serializers.Serializer):
     )
 
 
-class UserOrderingSerializer(UserFilterSerializer):
+class UserOrderingInputSerializer(UserFilterInputSerializer):
     ordering = serializers.ChoiceField(
         choices=ORDERINGS,
         required=False,
@@ -230,7 +234,7 @@ class UserOrderingSerializer(UserFilterSerializer):
     )
 
 
-class UserListParamsSerializer(UserOrderingSerializer):
+class UserListInputSerializer(UserOrderingInputSerializer):
     page = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -251,7 +255,8 @@ class UserListParamsSerializer(UserOrderingSerializer):
     )
 
 
-class UserCountsSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="UserCounts")
+class UserCountsOutputSerializer(serializers.Serializer):
     invite_pending = serializers.IntegerField()
     active = serializers.IntegerField()
     inactive = serializers.IntegerField()
@@ -259,7 +264,8 @@ class UserCountsSerializer(serializers.Serializer):
     total = serializers.IntegerField()
 
 
-class UserUpdateSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="UserUpdate")
+class UserUpdateInputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(
         choices=Role.choices,
         required=False,
@@ -267,7 +273,8 @@ class UserUpdateSerializer(serializers.Serializer):
     )
 
 
-class InviteCreateSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="InviteCreate")
+class InviteCreateInputSerializer(serializers.Serializer):
     emails = serializers.ListField(
         child=serializers.CharField(allow_blank=True, max_length=320), allow_empty=False, max_length=500
     )
@@ -278,17 +285,20 @@ class InviteCreateSerializer(serializers.Serializer):
     )
 
 
-class SkippedInviteSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="SkippedInvite")
+class SkippedInviteOutputSerializer(serializers.Serializer):
     email = serializers.EmailField()
     reason = serializers.CharField()
 
 
-class InviteResultSerializer(serializers.Serializer):
-    invited = UserSerializer(many=True)
-    skipped = SkippedInviteSerializer(many=True)
+@extend_schema_serializer(component_name="InviteResult")
+class InviteResultOutputSerializer(serializers.Serializer):
+    invited = UserOutputSerializer(many=True)
+    skipped = SkippedInviteOutputSerializer(many=True)
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+@extend_schema_serializer(component_name="ApiKey")
+class ApiKeyOutputSerializer(serializers.ModelSerializer):
     created_at = UtcDateTimeField(read_only=True)
     last_used_at = UtcDateTimeField(allow_null=True, read_only=True)
 
@@ -298,13 +308,111 @@ class ApiKeySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApiKeyCreatedSerializer(ApiKeySerializer):
+@extend_schema_serializer(component_name="ApiKeyCreated")
+class ApiKeyCreatedOutputSerializer(ApiKeyOutputSerializer):
     key = serializers.CharField(read_only=True, help_text="The secret. Shown only in this response.")
 
-    class Meta(ApiKeySerializer.Meta):
-        fields = [*ApiKeySerializer.Meta.fields, "key"]
+    class Meta(ApiKeyOutputSerializer.Meta):
+        fields = [*ApiKeyOutputSerializer.Meta.fields, "key"]
         read_only_fields = fields
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="ApiKeyCreate")
+class ApiKeyCreateInputSerializer(serializers.Serializer):
     label = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+
+
+class BulkInputSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=people_services.BulkAction.CHOICES,
+        error_messages={
+            "invalid_choice": f'Invalid action "{{input}}": use one of {", ".join(people_services.BulkAction.CHOICES)}.'
+        },
+    )
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=people_services.MAX_BULK_IDS,
+        error_messages={
+            "empty": "Give at least one id.",
+            "min_length": "Give at least one id.",
+            "max_length": f"At most {people_services.MAX_BULK_IDS} ids at once.",
+        },
+    )
+    role = serializers.ChoiceField(
+        choices=Role.choices,
+        required=False,
+        error_messages={"invalid_choice": f'Invalid role "{{input}}": use one of {", ".join(Role.values)}.'},
+        help_text="set_role only: the new role.",
+    )
+
+    def validate(self, data):
+        if data["action"] == people_services.BulkAction.SET_ROLE and "role" not in data:
+            raise serializers.ValidationError({"role": ["set_role needs a role."]})
+        return data
+
+
+@extend_schema_serializer(component_name="BulkSkipped")
+class BulkSkippedOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="BulkResult")
+class BulkResultOutputSerializer(serializers.Serializer):
+    done = serializers.ListField(child=serializers.IntegerField(), help_text="The people changed.")
+    skipped = BulkSkippedOutputSerializer(many=True, help_text="The people left as they were, and why.")
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True, help_text="Your membership's id in this organization.")
+    email = serializers.EmailField(read_only=True)
+    name = serializers.CharField(max_length=200, allow_blank=True, required=False, trim_whitespace=True)
+    username = serializers.RegexField(
+        r"^[A-Za-z0-9_.@+-]+\Z",
+        max_length=150,
+        min_length=1,
+        required=False,
+        error_messages={"invalid": "A username may hold letters, digits and . @ + - _ only."},
+    )
+    role = serializers.ChoiceField(choices=Role.choices, read_only=True)
+    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
+
+
+class AuditFilterInputSerializer(serializers.Serializer):
+    action = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    actor = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    target = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    since = serializers.DateField(required=False, input_formats=["iso-8601"])
+    until = serializers.DateField(required=False, input_formats=["iso-8601"])
+
+    def validate(self, attrs):
+        since, until = attrs.get("since"), attrs.get("until")
+        if since and until and since > until:
+            raise serializers.ValidationError({"until": ["'until' must not be before 'since'."]})
+        for key in ("action", "actor", "target"):
+            if "\x00" in attrs.get(key, ""):
+                raise serializers.ValidationError({key: ["Null characters are not allowed."]})
+        return attrs
+
+
+@extend_schema_serializer(component_name="AuditEvent")
+class AuditEventOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    time = serializers.DateTimeField(source="created_at")
+    actor = serializers.CharField(source="actor_email")
+    action = serializers.CharField()
+    target = serializers.CharField(source="target_repr")
+    target_id = serializers.IntegerField(source="target_membership_id", allow_null=True)
+    ip_address = serializers.IPAddressField(allow_null=True)
+    details = serializers.JSONField(source="data")
+
+
+@extend_schema_serializer(component_name="AuditPage")
+class AuditPageOutputSerializer(serializers.Serializer):
+    """One page of the trail, shaped like the Users list."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = AuditEventOutputSerializer(many=True)

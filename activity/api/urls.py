@@ -1,22 +1,23 @@
 from django.urls import path
 
-from activity.api.views_aggregates import (
-    ActivityEngagementView,
-    ActivityExportView,
-    ActivitySummaryView,
-    ActivityTimeseriesView,
-    ActivityTopUsersView,
+from activity.api.views import (
+    ActivityEngagementApi,
+    ActivityEventsApi,
+    ActivityExportApi,
+    ActivitySummaryApi,
+    ActivityTimeseriesApi,
+    ActivityTopUsersApi,
+    RunCreateApi,
+    UserActivityApi,
 )
-from activity.api.views_capture import ActivityEventsView, RunCreateView
-from activity.api.views_person import PersonActivityView
 
 urlpatterns = [
-    path("activity/summary/", ActivitySummaryView.as_view(), name="api-activity-summary"),
-    path("activity/timeseries/", ActivityTimeseriesView.as_view(), name="api-activity-timeseries"),
-    path("activity/top-users/", ActivityTopUsersView.as_view(), name="api-activity-top-users"),
-    path("activity/engagement/", ActivityEngagementView.as_view(), name="api-activity-engagement"),
-    path("activity/export.csv", ActivityExportView.as_view(), name="api-activity-export"),
-    path("activity/events/", ActivityEventsView.as_view(), name="api-activity-events"),
-    path("runs/", RunCreateView.as_view(), name="api-runs"),
-    path("users/<int:pk>/activity/", PersonActivityView.as_view(), name="api-user-activity"),
+    path("activity/summary/", ActivitySummaryApi.as_view(), name="api-activity-summary"),
+    path("activity/timeseries/", ActivityTimeseriesApi.as_view(), name="api-activity-timeseries"),
+    path("activity/top-users/", ActivityTopUsersApi.as_view(), name="api-activity-top-users"),
+    path("activity/engagement/", ActivityEngagementApi.as_view(), name="api-activity-engagement"),
+    path("activity/export.csv", ActivityExportApi.as_view(), name="api-activity-export"),
+    path("activity/events/", ActivityEventsApi.as_view(), name="api-activity-events"),
+    path("runs/", RunCreateApi.as_view(), name="api-runs"),
+    path("users/<int:pk>/activity/", UserActivityApi.as_view(), name="api-user-activity"),
 ]

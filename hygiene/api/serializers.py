@@ -1,6 +1,7 @@
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from accounts.api.serializers import UserSerializer
+from accounts.api.serializers import UserOutputSerializer
 from accounts.models import Role
 from hygiene.models import (
     AFTER_DAYS_MAX,
@@ -39,7 +40,7 @@ class DormancyPolicySerializer(serializers.Serializer):
     )
 
 
-class DormancyPreviewParamsSerializer(DormancyPolicySerializer):
+class DormancyPreviewInputSerializer(DormancyPolicySerializer):
     """Optional terms to preview instead of the saved ones (the settings page previews its form)."""
 
     enabled = None
@@ -55,14 +56,16 @@ class DormancyPreviewParamsSerializer(DormancyPolicySerializer):
         return roles
 
 
-class PreviewUserSerializer(UserSerializer):
+@extend_schema_serializer(component_name="PreviewUser")
+class PreviewUserOutputSerializer(UserOutputSerializer):
     policy_action = serializers.ChoiceField(choices=["warn", "deactivate"], help_text="What the policy does today.")
 
 
-class DormancyPreviewSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="DormancyPreview")
+class DormancyPreviewOutputSerializer(serializers.Serializer):
     would_warn = serializers.IntegerField()
     would_deactivate = serializers.IntegerField()
-    sample = PreviewUserSerializer(many=True, help_text="Up to 20: first those deactivated, then those warned.")
+    sample = PreviewUserOutputSerializer(many=True, help_text="Up to 20: first those deactivated, then those warned.")
 
 
 class ReportSettingsSerializer(serializers.Serializer):
@@ -81,7 +84,8 @@ class ReportSettingsSerializer(serializers.Serializer):
     )
 
 
-class ReportSendSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="ReportSend")
+class ReportSendInputSerializer(serializers.Serializer):
     frequency = serializers.ChoiceField(
         choices=[ReportFrequency.WEEKLY.value, ReportFrequency.MONTHLY.value],
         required=False,
@@ -89,7 +93,8 @@ class ReportSendSerializer(serializers.Serializer):
     )
 
 
-class ReportSentSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="ReportSent")
+class ReportSentOutputSerializer(serializers.Serializer):
     frequency = serializers.ChoiceField(choices=[ReportFrequency.WEEKLY.value, ReportFrequency.MONTHLY.value])
     start = serializers.DateField()
     end = serializers.DateField()

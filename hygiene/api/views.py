@@ -11,10 +11,10 @@ from accounts.selectors import memberships_with_status
 from hygiene import selectors, services
 from hygiene.api.serializers import (
     DormancyPolicySerializer,
-    DormancyPreviewParamsSerializer,
-    DormancyPreviewSerializer,
-    ReportSendSerializer,
-    ReportSentSerializer,
+    DormancyPreviewInputSerializer,
+    DormancyPreviewOutputSerializer,
+    ReportSendInputSerializer,
+    ReportSentOutputSerializer,
     ReportSettingsSerializer,
 )
 from orgdash.api.errors import documented_error
@@ -62,12 +62,12 @@ class DormancySettingsApi(APIView):
 class DormancyPreviewApi(APIView):
     @extend_schema(
         operation_id="settings_dormancy_preview",
-        parameters=[DormancyPreviewParamsSerializer],
-        responses={200: DormancyPreviewSerializer, **ERRORS},
+        parameters=[DormancyPreviewInputSerializer],
+        responses={200: DormancyPreviewOutputSerializer, **ERRORS},
         summary="Who the policy would warn and deactivate if it ran now, enabled or not",
     )
     def get(self, request):
-        params = DormancyPreviewParamsSerializer(data=request.query_params)
+        params = DormancyPreviewInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         terms = {**_policy_data(selectors.dormancy_policy_get()), **params.validated_data}
         terms.pop("enabled")
@@ -84,7 +84,7 @@ class DormancyPreviewApi(APIView):
         for person, (_, action) in zip(sample, picked, strict=True):
             person.policy_action = action
         data = {"would_warn": len(plan.warn), "would_deactivate": len(plan.deactivate), "sample": sample}
-        return Response(DormancyPreviewSerializer(data).data)
+        return Response(DormancyPreviewOutputSerializer(data).data)
 
 
 class ReportSettingsApi(APIView):
@@ -109,12 +109,12 @@ class ReportSettingsApi(APIView):
 class ReportSendApi(APIView):
     @extend_schema(
         operation_id="settings_reports_send",
-        request=ReportSendSerializer,
-        responses={202: ReportSentSerializer, **ERRORS},
+        request=ReportSendInputSerializer,
+        responses={202: ReportSentOutputSerializer, **ERRORS},
         summary="Send the last full period's report now, to the caller only",
     )
     def post(self, request):
-        serializer = ReportSendSerializer(data=request.data or {})
+        serializer = ReportSendInputSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
         report = services.usage_report_send_now(
             actor=request.user,
@@ -127,4 +127,4 @@ class ReportSendApi(APIView):
             "end": report.period_end,
             "email": report.requested_by_email,
         }
-        return Response(ReportSentSerializer(data).data, status=status.HTTP_202_ACCEPTED)
+        return Response(ReportSentOutputSerializer(data).data, status=status.HTTP_202_ACCEPTED)

@@ -117,7 +117,7 @@ def exception_handler(exc, context):
         exc = exceptions.ParseError(str(exc) or "Malformed request.")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
-    elif isinstance(exc, DjangoValidationError):  # raised by services
+    elif isinstance(exc, DjangoValidationError):  # a model validator; services raise domain errors
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )

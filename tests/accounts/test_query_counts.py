@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import selectors
-from accounts.api.serializers import UserSerializer
+from accounts.api.serializers import UserOutputSerializer
 from accounts.models import Membership
 from tests.factories import make_member, make_pending_invite
 
@@ -138,7 +138,7 @@ def test_list_rows_are_the_user_objects_of_the_detail_endpoint(admin_client, in_
     listed = admin_client.get("/api/v1/users/", {"search": "shape-", "page_size": 100}).json()["results"]
     assert len(listed) == 4 * 3 + 1
     for row in listed:
-        assert row == UserSerializer(selectors.membership_get(pk=row["id"])).data
+        assert row == UserOutputSerializer(selectors.membership_get(pk=row["id"])).data
         assert row == admin_client.get(f"/api/v1/users/{row['id']}/").json()
 
 

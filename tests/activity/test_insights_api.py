@@ -145,7 +145,7 @@ def test_export_csv_has_one_line_per_day_and_matches_the_timeseries(acme_kinds, 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    lines = list(csv.reader(io.StringIO(response.content.decode())))
+    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert lines[0] == ["date", "active_users", "login", "page_view", "run_logged", "sdk", "api"]
     assert len(lines) == 1 + 30
     for column, kind in enumerate([None, "login", "page_view", "run_logged", "sdk", "api"], start=1):

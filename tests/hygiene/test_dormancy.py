@@ -8,8 +8,8 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 
-from accounts.models import AuditEvent, Membership, Role
-from accounts.services import SYSTEM_ACTOR_POLICY, invite_create, membership_reactivate
+from accounts.models import AuditEvent, Membership, Role, SystemActor
+from accounts.services import invite_create, membership_reactivate
 from hygiene import selectors, services
 from hygiene.models import DormancyPolicy, DormancyWarning, PolicyRun
 from tests.conftest import host_of
@@ -29,7 +29,7 @@ def state(member) -> str:
 
 
 def policy_audit(member, action) -> int:
-    return AuditEvent.objects.filter(actor_email=SYSTEM_ACTOR_POLICY, action=action, target_membership=member).count()
+    return AuditEvent.objects.filter(actor_email=SystemActor.POLICY, action=action, target_membership=member).count()
 
 
 def test_the_policy_is_off_by_default_and_does_nothing(in_acme):

@@ -15,8 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import AuditEvent, Membership
-from accounts.services import SYSTEM_ACTOR_POLICY
+from accounts.models import AuditEvent, Membership, SystemActor
 from hygiene import services
 from hygiene.models import DormancyPolicy, DormancyWarning, PolicyRun
 from orgdash.core.models import Organization
@@ -116,7 +115,7 @@ def test_beat_and_a_worker_run_the_daily_job_once(dormant_people, tmp_path):
     connection.set_tenant(acme)
     assert DormancyWarning.objects.filter(membership=to_warn).count() == 1
     assert PolicyRun.objects.filter(day=today).count() == 1
-    policy_rows = AuditEvent.objects.filter(actor_email=SYSTEM_ACTOR_POLICY)
+    policy_rows = AuditEvent.objects.filter(actor_email=SystemActor.POLICY)
     assert policy_rows.filter(action="dormancy.warn", target_membership=to_warn).count() == 1
     assert policy_rows.filter(action="membership.deactivate", target_membership=to_deactivate).count() == 1
     mails = [path.read_text() for path in mail_dir.iterdir()]

@@ -8,8 +8,7 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 
-from accounts.models import AuditEvent, Invite, Membership, Role
-from accounts.services import SYSTEM_ACTOR_SCIM
+from accounts.models import AuditEvent, Invite, Membership, Role, SystemActor
 from scim.models import ScimIdentity
 from tests.conftest import PASSWORD, host_of, login
 from tests.factories import make_member, make_user
@@ -74,7 +73,7 @@ def test_a_new_person_gets_an_invite_and_is_invite_pending(scim, acme, eager_tas
     actors = in_acme(
         acme, lambda: set(AuditEvent.objects.filter(target_membership=membership).values_list("actor_email", flat=True))
     )
-    assert actors == {SYSTEM_ACTOR_SCIM}
+    assert actors == {SystemActor.SCIM}
 
 
 def test_someone_with_an_account_becomes_a_member_at_once(scim, acme):
@@ -302,7 +301,7 @@ def test_delete_deactivates_keeps_the_record_and_hides_it_from_scim(scim, acme):
     actions = in_acme(
         acme, lambda: list(AuditEvent.objects.filter(target_membership=member.pk).values_list("action", "actor_email"))
     )
-    assert ("membership.deactivate", SYSTEM_ACTOR_SCIM) in actions and ("scim.delete", SYSTEM_ACTOR_SCIM) in actions
+    assert ("membership.deactivate", SystemActor.SCIM) in actions and ("scim.delete", SystemActor.SCIM) in actions
     # Provisioned again, the same membership comes back active (a deleted user is no conflict).
     again = scim.post("Users", new_user("leaver@example.com"))
     assert again.status_code == 201 and again.json_body["id"] == str(member.pk) and again.json_body["active"] is True

@@ -88,7 +88,7 @@ API_POLICIES = {
     "accounts.api.permissions.IsOrgAdmin": {ADMIN, STAFF},
     "accounts.api.permissions.IsOrgMember": {ADMIN, MEMBER, VIEWER},
     # The ingestion endpoint: org admins (and staff) or the org's service keys.
-    "activity.api.views_capture.MayIngestActivity": {ADMIN, STAFF, SERVICE_KEY},
+    "activity.api.views.MayIngestActivity": {ADMIN, STAFF, SERVICE_KEY},
 }
 SCIM_PERMISSION = "scim.authentication.IsScimClient"
 # SCIM routes whose answer to the SCIM token is 404 (no such endpoint), and those taking POST only.
