@@ -138,6 +138,10 @@ class Membership(models.Model):
         return self.role == Role.ADMIN and self.state == self.State.JOINED
 
 
+# A failed invite e-mail is tried again this many times, with backoff (accounts.tasks).
+INVITE_SEND_RETRIES = 5
+
+
 class Invite(models.Model):
     """The secret link of a pending membership. Only the token's hash is stored."""
 

@@ -11,15 +11,13 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.audit_services import audit_record
-from accounts.models import AuditAction, Invite
+from accounts.models import INVITE_SEND_RETRIES, AuditAction, Invite
 from accounts.password_selectors import reset_recipient
 from accounts.services import hash_token, invite_record_delivery
 from accounts.tokens import password_reset_token
 from orgdash.core.services import organization_url
 
 logger = logging.getLogger(__name__)
-
-SEND_RETRIES = 5
 
 
 def invite_link(organization, token: str) -> str:
@@ -48,7 +46,7 @@ def _render_invite_email(invite: Invite, token: str) -> EmailMultiAlternatives:
     return message
 
 
-@shared_task(bind=True, name="accounts.tasks.send_invite_email", max_retries=SEND_RETRIES, acks_late=True)
+@shared_task(bind=True, name="accounts.tasks.send_invite_email", max_retries=INVITE_SEND_RETRIES, acks_late=True)
 def send_invite_email(self, *, invite_id: int, token: str) -> str:
     """Sends the invite e-mail (runs in the org's schema). Retries with exponential backoff; each
     attempt is counted on the Invite, with the last error, so admins can see a failing address."""

@@ -10,7 +10,6 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from accounts import people_selectors, people_services, selectors, services
-from accounts.api.serializers import invite_delivery
 from accounts.auth import is_org_admin, membership_of
 from accounts.decorators import org_admin_required
 from accounts.forms import ApiKeyForm, ProfileForm
@@ -26,7 +25,7 @@ def person_page(request, pk: int):
         raise Http404("No such person in this organization.")
     invite = None
     if membership.status == Status.INVITE_PENDING and hasattr(membership, "invite"):
-        invite = invite_delivery(
+        invite = people_selectors.invite_delivery(
             expires_at=membership.invite.expires_at,
             sent_at=membership.invite.sent_at,
             send_attempts=membership.invite.send_attempts,

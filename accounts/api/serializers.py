@@ -10,8 +10,8 @@ from rest_framework import serializers
 
 from accounts import people_services
 from accounts.models import ApiKey, Role, Status
+from accounts.people_selectors import InviteDelivery, invite_delivery
 from accounts.selectors import DEFAULT_ORDERING, ORDERINGS
-from accounts.tasks import SEND_RETRIES
 
 
 class UtcDateTimeField(serializers.DateTimeField):
@@ -32,35 +32,6 @@ class StatusLabelField(serializers.Field):
 
     def to_representation(self, value):
         return Status(value).label
-
-
-class InviteDelivery:
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    CHOICES = [(SENDING, "Sending"), (SENT, "Sent"), (FAILED, "Failed")]
-
-
-def invite_delivery(
-    *, expires_at: datetime, sent_at: datetime | None, send_attempts: int, last_send_error: str, now: datetime
-) -> dict:
-    """The ``invite`` object of a pending invite. A successful attempt clears the error, so an error
-    means the last attempt failed; a resend clears all three (back to "sending")."""
-    if last_send_error:
-        delivery = InviteDelivery.FAILED
-    elif sent_at is not None:
-        delivery = InviteDelivery.SENT
-    else:
-        delivery = InviteDelivery.SENDING
-    return {
-        "expires_at": _utc_text(expires_at),
-        "expired": expires_at <= now,
-        "delivery": delivery,
-        "send_attempts": send_attempts,
-        "last_error": last_send_error or None,
-        # The task retries with backoff after each failure until its retries run out.
-        "retrying": delivery == InviteDelivery.FAILED and send_attempts <= SEND_RETRIES,
-    }
 
 
 @extend_schema_serializer(component_name="InviteDelivery")
@@ -88,7 +59,7 @@ class InviteDeliveryOutputSerializer(serializers.Serializer):
             invite = membership.invite
         except ObjectDoesNotExist:
             return None
-        return invite_delivery(
+        return _invite_output(
             expires_at=invite.expires_at,
             sent_at=invite.sent_at,
             send_attempts=invite.send_attempts,
@@ -128,10 +99,15 @@ def _utc_text(value) -> str | None:
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _invite_output(**fields) -> dict:
+    delivery = invite_delivery(**fields)
+    return {**delivery, "expires_at": _utc_text(delivery["expires_at"])}
+
+
 def _row_invite(row: dict, now: datetime) -> dict | None:
     if row["status"] != Status.INVITE_PENDING or row["invite__expires_at"] is None:
         return None
-    return invite_delivery(
+    return _invite_output(
         expires_at=row["invite__expires_at"],
         sent_at=row["invite__sent_at"],
         send_attempts=row["invite__send_attempts"],

@@ -10,8 +10,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts import services
+from accounts.models import INVITE_SEND_RETRIES as SEND_RETRIES
 from accounts.models import Invite
-from accounts.tasks import SEND_RETRIES
 from tests.factories import make_member
 
 FAILING_BACKEND = f"{__name__}.RefusingEmailBackend"

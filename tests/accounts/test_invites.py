@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts import services
+from accounts.models import INVITE_SEND_RETRIES as SEND_RETRIES
 from accounts.models import AuditEvent, Invite, Membership
-from accounts.tasks import SEND_RETRIES
 from tests.conftest import PASSWORD, host_of
 from tests.factories import make_member, make_user
 

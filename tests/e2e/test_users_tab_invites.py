@@ -13,9 +13,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
+from accounts.models import INVITE_SEND_RETRIES as SEND_RETRIES
 from accounts.models import AuditEvent, Invite, Membership
 from accounts.services import hash_token
-from accounts.tasks import SEND_RETRIES
 from orgdash.core.models import Organization
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import log_in, org_url, screenshot
