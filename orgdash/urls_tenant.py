@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
+    # First: every API call is resolved, and no page's route starts with api/v1/.
+    path("api/v1/", include("orgdash.api.urls")),
     path("", include("accounts.urls")),
     path("", include("activity.urls")),
     path("", include("hygiene.urls")),  # org/dashboard/settings/, still-here/<token>/
-    path("api/v1/", include("orgdash.api.urls")),
     path("", include("scim.urls")),  # /scim/v2/ and the Provisioning settings page
     path("admin/", admin.site.urls),
 ]

@@ -30,12 +30,9 @@ class ScimTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.NotAuthenticated("Send the org's SCIM token: Authorization: Bearer <token>.")
         if connection.schema_name == "public":
             raise exceptions.AuthenticationFailed("SCIM tokens are only valid on their organization's host.")
-        guesses = ApiKeyGuessCounter(request)
-        guesses.refuse_when_exceeded()
         api_key = ApiKey.objects.filter(key_hash=hash_api_key(secret.strip()), revoked_at__isnull=True).first()
         if api_key is None:
-            guesses.record_failure()
-            raise exceptions.AuthenticationFailed("Invalid SCIM token.")
+            ApiKeyGuessCounter(request).refuse_invalid_key("Invalid SCIM token.")
         if api_key.kind != ApiKey.Kind.SCIM:
             raise exceptions.AuthenticationFailed("This API key is not a SCIM token; only the SCIM token works here.")
         ApiKeyAuthentication._touch(api_key)

@@ -47,12 +47,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Empty API key.")
         if connection.schema_name == "public":
             raise exceptions.AuthenticationFailed("API keys are only valid on their organization's host.")
-        guesses = ApiKeyGuessCounter(request)
-        guesses.refuse_when_exceeded()
         api_key = selectors.live_api_key(key_hash=hash_api_key(secret))
         if api_key is None:
-            guesses.record_failure()
-            raise exceptions.AuthenticationFailed("Invalid API key.")
+            ApiKeyGuessCounter(request).refuse_invalid_key("Invalid API key.")
         if api_key.kind == ApiKey.Kind.SCIM:
             raise exceptions.AuthenticationFailed("A SCIM token works only under /scim/v2/.")
         self._touch(api_key)
@@ -78,11 +75,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 class ApiKeyGuessCounter:
-    """Counts invalid keys per client address; past the limit the address must wait (429)."""
+    """Counts invalid keys per client address; past the limit the address must wait (429).
+
+    Consulted only once a key has not been found: a valid key (256 random bits, never guessed) is
+    let in without a Redis round trip, and every invalid one is still counted or refused."""
 
     def __init__(self, request):
         address = client_ip(request) or "unknown"
         self.cache_key = f"api-key-failures:{address}"
+
+    def refuse_invalid_key(self, detail: str):
+        """Raises 429 past the limit, else counts the failure and raises 401 with ``detail``."""
+        self.refuse_when_exceeded()
+        self.record_failure()
+        raise exceptions.AuthenticationFailed(detail)
 
     def refuse_when_exceeded(self) -> None:
         try:

@@ -5,8 +5,9 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.core.exceptions import DisallowedHost
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponseNotFound, JsonResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from orgdash.core.health import health_report
@@ -78,15 +79,46 @@ tenant_cache = TenantCache()
 
 class CachedTenantMiddleware(TenantMainMiddleware):
     """django-tenants' host → schema middleware, with the org of a host cached (see ``TenantCache``);
-    an unknown host is looked up every time and answers 404 as before."""
+    an unknown host is looked up every time and answers 404 as before.
+
+    A cached host switches the connection straight to its org, and a connection whose session is
+    already on that org's ``search_path`` (its previous request was the same org's) keeps it: no
+    ``SET search_path`` round trip to public and back before the request's first statement."""
+
+    def process_request(self, request):
+        if settings.ORGDASH_TENANT_CACHE_SECONDS <= 0:
+            return super().process_request(request)
+        try:
+            hostname = self.hostname_from_request(request)
+        except DisallowedHost:
+            return HttpResponseNotFound()
+        tenant = tenant_cache.get(hostname)
+        if tenant is None:  # looked up in public and cached by get_tenant(), or a 404
+            return super().process_request(request)
+        # Each request gets its own copy: the middleware sets attributes on it.
+        tenant = copy.copy(tenant)
+        tenant.domain_url = hostname
+        request.tenant = tenant
+        switch_connection_to(tenant)
+        self.setup_url_routing(request)
+        return None
 
     def get_tenant(self, domain_model, hostname):
+        tenant = super().get_tenant(domain_model, hostname)
         seconds = settings.ORGDASH_TENANT_CACHE_SECONDS
-        if seconds <= 0:
-            return super().get_tenant(domain_model, hostname)
-        tenant = tenant_cache.get(hostname)
-        if tenant is None:
-            tenant = super().get_tenant(domain_model, hostname)
+        if seconds > 0:
             tenant_cache.put(hostname, tenant, seconds=seconds)
-        # Each request gets its own copy: the middleware sets attributes on it.
-        return copy.copy(tenant)
+            tenant = copy.copy(tenant)
+        return tenant
+
+
+def switch_connection_to(tenant) -> None:
+    """``connection.set_tenant()``, keeping what the backend knows of the session's ``search_path``
+    when it is already this org's. ``set_tenant()`` always forgets it, so the next statement would
+    be preceded by a ``SET search_path`` to the value the session has (TENANT_LIMIT_SET_CALLS only
+    saves repeats within one switch). The backend forgets it by itself on close, rollback and
+    savepoint rollback, where the session may have lost it."""
+    search_path_on_server = connection.search_path_set_schemas
+    connection.set_tenant(tenant)
+    if search_path_on_server and search_path_on_server == connection._get_cursor_search_paths():
+        connection.search_path_set_schemas = search_path_on_server
