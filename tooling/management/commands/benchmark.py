@@ -7,11 +7,11 @@ from django.test.utils import override_settings
 from django_tenants.utils import tenant_context
 
 from accounts.models import ApiKey, Membership, Role
-from orgdash.core.keys import generate_api_key
 from orgdash.core.models import Organization
 from orgdash.core.services import organization_host
 from tooling.benchmark import operations
 from tooling.benchmark.harness import render_table, write_json
+from tooling.benchmark.keys import temporary_key_create, temporary_keys_discard
 
 
 class Command(BaseCommand):
@@ -35,8 +35,7 @@ class Command(BaseCommand):
             admin = Membership.objects.filter(role=Role.ADMIN, state=Membership.State.JOINED).order_by("id").first()
             if admin is None:
                 raise CommandError(f"'{org}' has no active admin to run the benchmark as.")
-            secret, prefix, key_hash = generate_api_key()
-            api_key = ApiKey.objects.create(membership=admin, prefix=prefix, key_hash=key_hash, label="benchmark")
+            api_key, secret = temporary_key_create(membership=admin, label="benchmark")
             raw = operations.raw_connection(organization.schema_name)
             ctx = operations.Context(
                 client=Client(HTTP_HOST=host),
@@ -60,7 +59,7 @@ class Command(BaseCommand):
                             self.stderr.write(self.style.ERROR(f"{name} failed: {exc}"))
                             connection.close()
             finally:
-                api_key.delete()
+                temporary_keys_discard(ApiKey.objects.filter(pk=api_key.pk))
                 raw.close()
         self.stdout.write(
             f"orgdash benchmark: org {org!r}, {repetitions} repetitions, "

@@ -17,9 +17,9 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import ApiKey, Membership, Role
-from orgdash.core.keys import generate_api_key
 from orgdash.core.models import Organization
 from orgdash.core.services import organization_host
+from tooling.benchmark.keys import temporary_key_create, temporary_keys_discard
 
 
 def _free_port() -> int:
@@ -136,7 +136,7 @@ class Command(BaseCommand):
                 successes = {key: summary["member_successes"].get(key, 0) for key in keys["member"]}
                 for name, value in self._check_activity(keys["member"], successes, baseline, today).items():
                     check[name] = check.get(name, 0) + value
-                ApiKey.objects.filter(label="loadtest").delete()
+                temporary_keys_discard(ApiKey.objects.filter(label="loadtest"))
         if orgs:
             check["orgs"] = len(organizations)
             check["orgs_with_load"] = sum(
@@ -176,12 +176,10 @@ class Command(BaseCommand):
             raise CommandError("The org needs joined members and admins; seed it first.")
         keys = {"member": {}, "admin": []}
         for membership in chosen:
-            secret, prefix, key_hash = generate_api_key()
-            ApiKey.objects.create(membership=membership, prefix=prefix, key_hash=key_hash, label="loadtest")
+            _, secret = temporary_key_create(membership=membership, label="loadtest")
             keys["member"][secret] = membership.id
         for membership in admins:
-            secret, prefix, key_hash = generate_api_key()
-            ApiKey.objects.create(membership=membership, prefix=prefix, key_hash=key_hash, label="loadtest")
+            _, secret = temporary_key_create(membership=membership, label="loadtest")
             keys["admin"].append(secret)
         return keys, {"runs": self._run_count()}
 
