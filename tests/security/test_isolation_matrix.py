@@ -483,3 +483,10 @@ def test_unknown_host_is_404_never_an_org(db):
     response = client.get("/org/dashboard/")
     assert response.status_code == 404
     assert b"acme" not in response.content.lower()
+
+
+def test_a_malformed_host_is_404_never_an_org(db):
+    for host in ("5@4-|jEI", "acme.localhost@evil.test", ""):
+        response = Client(HTTP_HOST=host).get("/api/v1/activity/engagement/")
+        assert response.status_code == 404, host
+        assert b"acme" not in response.content.lower()
