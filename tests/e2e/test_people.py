@@ -257,6 +257,9 @@ def test_800px_keeps_columns_and_the_audit_table_scrolls(new_page, live_server_p
         expect(page.get_by_role("columnheader", name=name)).to_be_visible()
     page.goto(org_url("acme", live_server_port, "/org/dashboard/audit/"))
     card = page.locator(".audit-card")
+    # The rows arrive after the page: scroll only once they have widened the table.
+    expect(page.locator("#audit-rows")).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#audit-rows tr").first).to_be_visible()
     expect(card).to_have_css("overflow-x", "auto")
     assert page.evaluate("document.documentElement.scrollWidth") <= 800
     ip_header = page.get_by_role("columnheader", name="IP address")
