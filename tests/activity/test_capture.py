@@ -18,6 +18,7 @@ from accounts.services import api_key_create
 from activity import recording
 from activity.models import ActivityDay, ActivityDirtyDay, ActivityKind, Run
 from activity.recording import recorder
+from tests.clock import yesterday_noon
 from tests.conftest import host_of, login
 from tests.factories import make_member, make_user
 
@@ -276,7 +277,7 @@ def test_last_active_moves_at_most_once_per_interval(acme, monkeypatch):
     monkeypatch.setattr(recording, "LAST_ACTIVE_INTERVAL", 1)
     connection.set_tenant(acme)
     member = make_member()
-    start = timezone.now()
+    start = yesterday_noon()  # four seconds later is the same day
     writes = [recorder.record(schema="acme", membership_id=member.pk, kinds=API, at=start)]
     for _ in range(3):
         writes.append(recorder.record(schema="acme", membership_id=member.pk, kinds=API, at=start))
@@ -297,7 +298,7 @@ def test_last_active_moves_at_most_once_per_interval(acme, monkeypatch):
 def test_a_late_sighting_never_moves_last_active_back(acme):
     connection.set_tenant(acme)
     member = make_member()
-    now = timezone.now()
+    now = yesterday_noon()  # an hour earlier is the same day
     recorder.record(schema="acme", membership_id=member.pk, kinds=API, at=now)
     recorder.forget(redis_keys=True)
     recorder.record(schema="acme", membership_id=member.pk, kinds=PAGE_VIEW, at=now - dt.timedelta(hours=1))

@@ -18,6 +18,7 @@ from activity import services, tasks
 from activity.models import ActivityDay, ActivityDirtyDay, ActivityDirtyMembers, ActivityKind
 from activity.services import activity_record_write, membership_stats_catch_up
 from orgdash.celery import app as celery_app
+from tests.clock import Clock, yesterday_noon
 from tests.conftest import login
 from tests.factories import make_member, make_pending_invite
 
@@ -116,10 +117,11 @@ def no_catch_up_queued(acme, globex):
 
 
 def test_each_event_is_judged_on_its_own_and_the_good_ones_are_written(
-    acme, acme_client, service_key, people, eager_tasks, django_capture_on_commit_callbacks
+    acme, acme_client, service_key, people, eager_tasks, django_capture_on_commit_callbacks, monkeypatch
 ):
     alice, bob = people
-    now = timezone.now().replace(microsecond=0)
+    # The service's "now" is pinned at noon, so "a few minutes/hours from now" stays on its day.
+    now = Clock(monkeypatch, at=yesterday_noon()).now
     yesterday = now - dt.timedelta(days=1)
     connection.set_tenant(acme)
     invitee = make_pending_invite()
@@ -174,7 +176,7 @@ def test_each_event_is_judged_on_its_own_and_the_good_ones_are_written(
 
 def test_sending_the_same_batch_twice_changes_nothing(acme, acme_client, service_key, people):
     alice, bob = people
-    now = timezone.now().replace(microsecond=0)
+    now = yesterday_noon()  # an hour or two before it is still its day
     events = [
         {"user": person.email, "kind": kind, "timestamp": iso(now - dt.timedelta(days=days, hours=hours))}
         for person in (alice, bob)
@@ -203,7 +205,7 @@ def test_sending_the_same_batch_twice_changes_nothing(acme, acme_client, service
 
 def test_backfill_counts_new_days_marks_them_and_never_moves_last_active_back(acme, acme_client, service_key, people):
     alice, _ = people
-    now = timezone.now().replace(microsecond=0)
+    now = yesterday_noon()  # a minute before it is still its day
     post(acme_client, [{"user": alice.email, "kind": "api", "timestamp": iso(now)}], service_key)
     caught_up(acme)
     connection.set_tenant(acme)
@@ -268,8 +270,8 @@ def test_figures_follow_in_the_catch_up_not_in_the_request(acme, acme_client, se
 
 def test_catch_up_is_exact_after_backfill_duplicates_and_live_activity(acme, acme_client, service_key, people):
     alice, bob = people
-    now = timezone.now().replace(microsecond=0)
-    # Live activity today: counted at once, and later than anything ingested below.
+    now = yesterday_noon()  # half an hour before it is still its day
+    # Live activity: counted at once, and later than anything ingested below.
     activity_record_write(schema=acme.schema_name, membership_id=alice.pk, kinds=ActivityKind.LOGIN, at=now)
     assert figures(acme, alice) == (1, now)
     # Bob's figures are wrong to start with (as after a manual edit): the catch-up recounts them.

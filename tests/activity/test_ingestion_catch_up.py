@@ -27,6 +27,7 @@ from activity.services import CATCH_UP_CACHE_KEY, activity_events_ingest, activi
 from activity.services import membership_stats_catch_up as catch_up
 from tests.activity.test_aggregates_celery import worker  # noqa: F401 (fixture)
 from tests.activity.test_capture_concurrency import run_in_threads
+from tests.clock import yesterday_noon
 from tests.conftest import PASSWORD
 
 SCHEMA = "acme"
@@ -254,7 +255,7 @@ def test_a_worker_brings_ingested_activity_into_the_figures_within_seconds(commi
     members = [committed_members() for _ in range(2)]
     with schema_context(SCHEMA):
         cache.delete(CATCH_UP_CACHE_KEY)  # no catch-up queued by an earlier test
-    now = timezone.now().replace(microsecond=0)
+    now = yesterday_noon()  # a day and two hours before it are two days
     ingested_at = time.monotonic()
     ingest(members[0], now - dt.timedelta(days=1), now - dt.timedelta(hours=2))
     ingest(members[1], now - dt.timedelta(days=9))  # within the same few seconds: the same task covers it
