@@ -2,6 +2,7 @@
 beat, load from another process, and the check that the activity it generated was all recorded.
 How fast it goes is for `make loadtest` to report, not for this test to judge."""
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -16,9 +17,11 @@ from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import ApiKey, Membership, Role
 from accounts.services import membership_add, user_get_or_create
+from activity.models import ActivityDay, ActivityKind, Run
 from orgdash.core.services import organization_create
 from tests.conftest import PASSWORD
 from tests.factories import make_member
+from tooling.management.commands.loadtest import Command as LoadTest
 
 
 @pytest.fixture
@@ -115,3 +118,21 @@ def test_the_many_orgs_mode_spreads_the_load_and_loses_nothing(committed, tmp_pa
                 cursor.execute(f'DROP SCHEMA "{organization.schema_name}" CASCADE')
             organization.domains.all().delete()
             organization.delete()
+
+
+def test_a_load_running_past_midnight_finds_the_activity_recorded_on_the_next_day(in_acme):
+    first_day, last_day = dt.date(2026, 12, 31), dt.date(2027, 1, 1)
+    member = make_member(days_active=1)
+    moment = dt.datetime.combine(last_day, dt.time(0, 0, 2), dt.UTC)  # the load's call, just after midnight
+    ActivityDay.objects.create(
+        membership=member, day=last_day, kinds=ActivityKind.RUN_LOGGED, first_seen=moment, last_seen=moment
+    )
+    baseline = {"runs": Run.objects.count()}
+    Run.objects.create(project="load", name="after midnight", created_by=member, created_at=moment)
+    keys, successes = {"key": member.pk}, {"key": 1}
+
+    check = LoadTest()._check_activity(keys, successes, baseline, (first_day, last_day))
+    assert check["activity_lost"] == 0 and check["double_counted"] == 0, check
+    # A member with no run on any of the load's days is still lost.
+    check = LoadTest()._check_activity(keys, successes, baseline, (first_day, first_day))
+    assert check["activity_lost"] == 1, check
