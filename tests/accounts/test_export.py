@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.exports import CHUNK_BYTES, CSV_HEADER
 from accounts.models import AuditEvent, Membership, Role
+from tests.clock import Clock
 from tests.factories import make_member, make_pending_invite, make_user
 
 HEADER = "username,name,email,role,status,last_active,added,days_active,invited_by,deactivated_at"
@@ -26,12 +27,13 @@ def _rows(content):
     return list(csv.DictReader(io.StringIO(content)))
 
 
-def test_header_filename_and_content_type(admin_client):
+def test_header_filename_and_content_type(admin_client, monkeypatch):
+    clock = Clock(monkeypatch)  # the file is named after the day the test expects
     response, content = _export(admin_client)
     assert CSV_HEADER == HEADER
     assert content.splitlines()[0] == HEADER
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    today = timezone.now().date().isoformat()
+    today = clock.now.date().isoformat()
     assert response["Content-Disposition"] == f'attachment; filename="acme-users-{today}.csv"'
 
 

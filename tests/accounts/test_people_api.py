@@ -13,6 +13,7 @@ from activity.models import ActivityKind
 from activity.services import activity_record_write
 from orgdash.core.models import User
 from tests.accounts.conftest import bearer
+from tests.clock import Clock
 from tests.conftest import host_of, login
 from tests.factories import make_member, make_pending_invite, make_user
 
@@ -32,9 +33,9 @@ def _record(membership, day: dt.date, *kinds: ActivityKind) -> None:
 # --- GET users/<id>/activity/ ----------------------------------------------------------------------
 
 
-def test_person_activity_lists_active_days_with_kinds(in_acme, admin_client):
+def test_person_activity_lists_active_days_with_kinds(in_acme, admin_client, monkeypatch):
     person = make_member()
-    today = dt.datetime.now(dt.UTC).date()
+    today = Clock(monkeypatch).now.date()  # the API's "today" is the one the days are laid out from
     old = today - dt.timedelta(days=400)  # outside 12 months, inside "all"
     _record(person, old, ActivityKind.LOGIN)
     _record(person, today - dt.timedelta(days=3), ActivityKind.LOGIN, ActivityKind.SDK)

@@ -13,6 +13,7 @@ from activity.aggregates import refresh_activity
 from activity.models import ActivityDay, AggregateState, DayFigures, MemberPeriodDays, PeriodFigures
 from activity.periods import today_utc
 from orgdash.core.keys import generate_api_key
+from tests.clock import Clock
 from tests.conftest import login
 from tests.factories import make_member
 
@@ -33,10 +34,11 @@ def _no_recording(settings):
 
 
 @pytest.fixture
-def acme_activity(in_acme):
+def acme_activity(in_acme, monkeypatch):
     """Five members active on known days before today (UTC), aggregates refreshed."""
     ActivityDay.objects.all().delete()
     clear_aggregates()
+    Clock(monkeypatch)  # one instant for the rows laid out here, the refresh and the API's answers
     today = today_utc()
     members = [make_member() for _ in range(5)]
     days_ago = {0: [0, 1, 40], 1: [1, 2], 2: [100, 200], 3: [400], 4: []}

@@ -12,6 +12,7 @@ from django.db import connection
 from activity.aggregates import refresh_activity
 from activity.models import ActivityDay, ActivityKind, AggregateState, DayFigures, MemberPeriodDays, PeriodFigures
 from activity.periods import today_utc
+from tests.clock import Clock
 from tests.conftest import login
 from tests.factories import make_member
 
@@ -25,11 +26,12 @@ def _no_recording(settings):
 
 
 @pytest.fixture
-def acme_kinds(in_acme):
+def acme_kinds(in_acme, monkeypatch):
     """Four members active on known days (UTC) with known kinds; aggregates refreshed."""
     ActivityDay.objects.all().delete()
     for model in (DayFigures, PeriodFigures, MemberPeriodDays, AggregateState):
         model.objects.all().delete()
+    Clock(monkeypatch)  # one instant for the rows laid out here, the refresh and the API's answers
     today = today_utc()
     members = [make_member() for _ in range(4)]
     plan = {

@@ -21,6 +21,7 @@ from hygiene import selectors, services
 from hygiene.models import ReportSettings, UsageReport, UsageReportDelivery
 from hygiene.selectors import ReportPeriod, last_full_period
 from hygiene.tasks import run_organization_hygiene
+from tests.clock import Clock
 from tests.conftest import login
 from tests.factories import make_member
 
@@ -72,7 +73,8 @@ def all_users(client) -> list[dict]:
     return response.json()["results"]
 
 
-def test_report_figures_equal_the_apis_for_the_same_period(in_acme, acme_client):
+def test_report_figures_equal_the_apis_for_the_same_period(in_acme, acme_client, monkeypatch):
+    Clock(monkeypatch)  # the report and the API read their periods on one instant
     today = today_utc()
     period = ReportPeriod("weekly", today - dt.timedelta(days=29), today)  # the API's "30d" window
     inside = [today - dt.timedelta(days=n) for n in (0, 3, 29)]
