@@ -440,5 +440,5 @@ class AuditExportApi(APIView):
         audit_export_record(request=request, filters=filters)
         events = audit_event_list(**filters)
         slug = getattr(getattr(connection, "tenant", None), "slug", connection.schema_name)
-        filename = f"{slug}-audit-{dt.datetime.now(dt.UTC):%Y-%m-%d}.csv"
+        filename = f"{slug}-audit-{timezone.now():%Y-%m-%d}.csv"
         return csv_response(csv_lines(AUDIT_CSV_HEADER, audit_csv_rows(events)), filename=filename)
