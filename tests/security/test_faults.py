@@ -374,6 +374,7 @@ def celery_worker(name: str):
         "DJANGO_DATABASE_NAME": database_name(),
         "PYTHONUNBUFFERED": "1",
     }
+    ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / f"{name}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [
