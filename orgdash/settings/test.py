@@ -32,3 +32,6 @@ ORGDASH_TENANT_CACHE_SECONDS = 0
 CELERY_TASK_TENANT_CACHE_SECONDS = 0
 
 STATIC_ROOT = None  # served by the finders (WHITENOISE_USE_FINDERS)
+
+# Tests commit orgs and list schemas; the spare pool's tests set its size themselves.
+ORGDASH_SPARE_SCHEMAS = 0
