@@ -65,12 +65,21 @@ def spare_schema_claim(*, schema_name: str) -> bool:
 def spare_schemas_discard_stale() -> int:
     """Drops the spares behind the migrations on disk (or whose schema is gone); returns how many.
     A spare being claimed meanwhile is skipped."""
+    return _discard(stale_only=True)
+
+
+def spare_schemas_discard_all() -> int:
+    """Empties the pool (spares being claimed meanwhile excepted); returns how many it dropped."""
+    return _discard(stale_only=False)
+
+
+def _discard(*, stale_only: bool) -> int:
     discarded = 0
     connection.set_schema_to_public()
     for pk in SpareSchema.objects.order_by("pk").values_list("pk", flat=True):
         with transaction.atomic():
             spare = SpareSchema.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
-            if spare is None or schema_is_current(spare.schema_name):
+            if spare is None or (stale_only and schema_is_current(spare.schema_name)):
                 continue
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(spare.schema_name)} CASCADE")
