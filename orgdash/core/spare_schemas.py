@@ -43,6 +43,10 @@ def spare_schemas_wanted() -> int:
     return max(settings.ORGDASH_SPARE_SCHEMAS, 0)
 
 
+def spare_schemas_ready() -> int:
+    return SpareSchema.objects.count()
+
+
 def spare_schema_claim(*, schema_name: str) -> bool:
     """Renames a current spare to ``schema_name`` inside the caller's transaction, and returns
     whether there was one. A spare behind the migrations is left for the refill to drop."""
@@ -101,7 +105,7 @@ def spare_schemas_refill(*, verbosity: int = 0) -> int:
         spare_schemas_discard_stale()
         wanted = spare_schemas_wanted()
         made = 0
-        while SpareSchema.objects.count() < wanted:
+        while spare_schemas_ready() < wanted:
             template_schema_ensure(verbosity=verbosity)  # a deploy may have moved the migrations on
             schema_name = f"{SPARE_PREFIX}{uuid.uuid4().hex[:16]}"
             with transaction.atomic():

@@ -177,7 +177,7 @@ def test_a_spare_behind_the_migrations_is_not_used_and_is_dropped(pool, settings
     assert "1 spare org schemas behind the migrations dropped" in capsys.readouterr().out
     assert _spares() == {} and _schema_oid(fresh) is None
     call_command("setup_instance")
-    assert "spare org schemas: 1 made" in capsys.readouterr().out
+    assert "spare org schemas: 1 ready (1 made now)" in capsys.readouterr().out
     assert len(_spares()) == 1
 
 

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 
 from orgdash.core.schemas import template_schema_ensure
 from orgdash.core.services import public_tenant_ensure
-from orgdash.core.spare_schemas import spare_schemas_refill
+from orgdash.core.spare_schemas import spare_schemas_ready, spare_schemas_refill
 
 
 class Command(BaseCommand):
@@ -19,4 +19,4 @@ class Command(BaseCommand):
             migrated = template_schema_ensure(verbosity=options["verbosity"] - 1 if options["verbosity"] > 1 else 0)
             self.stdout.write(f"template schema {settings.TENANT_BASE_SCHEMA} {'migrated' if migrated else 'current'}")
             made = spare_schemas_refill()
-            self.stdout.write(f"spare org schemas: {made} made")
+            self.stdout.write(f"spare org schemas: {spare_schemas_ready()} ready ({made} made now)")
