@@ -146,3 +146,14 @@ class OrganizationStats(models.Model):
 
     def __str__(self) -> str:
         return f"figures of {self.organization_id}"
+
+
+class SpareSchema(models.Model):
+    """An org schema copied from the template ahead of time, which a new org takes by renaming it
+    (``orgdash/core/spare_schemas.py``). Not an org: nothing that lists orgs sees it."""
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.schema_name

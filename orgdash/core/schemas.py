@@ -59,9 +59,14 @@ def _applied_migrations(schema: str) -> set[tuple[str, str]] | None:
         return set(cursor.fetchall())
 
 
-def template_schema_is_current() -> bool:
-    applied = _applied_migrations(template_schema_name())
+def schema_is_current(schema_name: str) -> bool:
+    """Whether ``schema_name`` records every migration on disk as applied."""
+    applied = _applied_migrations(schema_name)
     return applied is not None and _migrations_on_disk() <= applied
+
+
+def template_schema_is_current() -> bool:
+    return schema_is_current(template_schema_name())
 
 
 def template_schema_ensure(*, verbosity: int = 0) -> bool:

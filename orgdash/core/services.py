@@ -8,8 +8,10 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django_tenants.utils import schema_context
 
+from orgdash.celery import queue_task
 from orgdash.core.models import Domain, Organization, OrganizationStats
 from orgdash.core.schemas import schema_clone, template_schema_ensure
+from orgdash.core.spare_schemas import spare_schema_claim, spare_schemas_wanted
 from orgdash.errors import InvalidInput
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
@@ -66,13 +68,20 @@ def organization_create(*, slug: str, name: str, verbosity: int = 0) -> Organiza
     if settings.TENANT_BASE_SCHEMA:
         template_schema_ensure(verbosity=verbosity)  # migrates the template if a deploy moved on
         organization.auto_create_schema = False
-        # The clone is DDL, which PostgreSQL runs in the transaction: the org, its schema, its
-        # domain and its figures row exist together or not at all.
+        # Renaming a spare and cloning are DDL, which PostgreSQL runs in the transaction: the org,
+        # its schema, its domain and its figures row exist together or not at all.
         with transaction.atomic():
             organization.save(verbosity=verbosity)
-            schema_clone(schema_name=organization.schema_name)
+            if not spare_schema_claim(schema_name=organization.schema_name):
+                schema_clone(schema_name=organization.schema_name)
             Domain.objects.create(domain=host, tenant=organization, is_primary=True)
             OrganizationStats.objects.create(organization=organization)
+            if spare_schemas_wanted():
+                # robust: a broker outage must not fail the creation; beat refills the pool too.
+                transaction.on_commit(
+                    lambda: queue_task("orgdash.core.tasks.refill_spare_schemas", headers={"_schema_name": "public"}),
+                    robust=True,
+                )
         return organization
     organization.save(verbosity=verbosity)  # creates and migrates the schema
     with transaction.atomic():

@@ -27,8 +27,8 @@ ORGDASH_PORT = env("ORGDASH_PORT", default="8000")
 ALLOWED_HOSTS = [ORGDASH_BASE_DOMAIN, f".{ORGDASH_BASE_DOMAIN}"]
 
 SHARED_APPS = [
+    "orgdash.core",  # before django_tenants: its migrate_schemas extends django-tenants' own
     "django_tenants",
-    "orgdash.core",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -67,6 +67,11 @@ TENANT_BASE_SCHEMA = env("ORGDASH_TEMPLATE_SCHEMA", default="_template")
 # pg_dump (as new as the server) makes the template's creation script; without one, new schemas
 # are copied by django-tenants' clone_schema function, whose cost grows with the number of orgs.
 ORGDASH_PG_DUMP = env("ORGDASH_PG_DUMP", default="")
+# Org schemas copied from the template ahead of time (orgdash/core/spare_schemas.py): creating an
+# org renames one instead of running the copy's DDL. Refilled by a task after each creation and
+# by beat every ORGDASH_SPARE_SCHEMAS_REFILL_SECONDS; 0: every creation copies the template.
+ORGDASH_SPARE_SCHEMAS = env.int("ORGDASH_SPARE_SCHEMAS", default=5)
+ORGDASH_SPARE_SCHEMAS_REFILL_SECONDS = env.int("ORGDASH_SPARE_SCHEMAS_REFILL_SECONDS", default=300)
 
 MIDDLEWARE = [
     "orgdash.core.middleware.HealthCheckMiddleware",
@@ -276,6 +281,11 @@ CELERY_BEAT_SCHEDULE = {
     "seat hygiene of every organization (dormancy policy, usage reports)": {
         "task": "hygiene.tasks.run_all_organizations",
         "schedule": ORGDASH_HYGIENE_EVERY_SECONDS or crontab(minute=15, hour=ORGDASH_HYGIENE_HOUR_UTC),
+    },
+    # Also queued after each org created; this covers a refill that failed or a deploy.
+    "refill the pool of spare org schemas": {
+        "task": "orgdash.core.tasks.refill_spare_schemas",
+        "schedule": ORGDASH_SPARE_SCHEMAS_REFILL_SECONDS,
     },
 }
 # How long a process keeps a host's org (orgdash.core.middleware.TenantCache); 0: looked up on

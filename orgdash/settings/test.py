@@ -32,3 +32,7 @@ ORGDASH_TENANT_CACHE_SECONDS = 0
 CELERY_TASK_TENANT_CACHE_SECONDS = 0
 
 STATIC_ROOT = None  # served by the finders (WHITENOISE_USE_FINDERS)
+
+# No spare org schemas unless a test asks for them (the pool's own tests; a worker they start
+# gets its size from this test-only variable).
+ORGDASH_SPARE_SCHEMAS = env.int("ORGDASH_TEST_SPARE_SCHEMAS", default=0)

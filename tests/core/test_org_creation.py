@@ -1,5 +1,6 @@
-"""New org schemas are cloned from the migrated template schema: identical to a migrated schema,
-refused while the template is behind the migrations, and the template is rebuilt when it is."""
+"""New org schemas are cloned from the migrated template schema (or are a spare cloned ahead of
+time, renamed): identical to a migrated schema, refused while the template is behind the
+migrations, and the template is rebuilt when it is."""
 
 import re
 import uuid
@@ -10,7 +11,7 @@ from django.db import connection
 from django_redis import get_redis_connection
 
 from orgdash.core.changes import CHANGED_KEY
-from orgdash.core.models import Organization, OrganizationStats
+from orgdash.core.models import Organization, OrganizationStats, SpareSchema
 from orgdash.core.schemas import (
     TemplateSchemaBehind,
     schema_clone,
@@ -21,6 +22,7 @@ from orgdash.core.schemas import (
     template_script_store,
 )
 from orgdash.core.services import organization_create
+from orgdash.core.spare_schemas import spare_schemas_refill
 
 # Every object of a schema, described without the schema's own name.
 _CATALOG = {
@@ -49,6 +51,17 @@ _CATALOG = {
     "sequences": """
         SELECT sequence_name, data_type, start_value, increment
         FROM information_schema.sequences WHERE sequence_schema = %(schema)s""",
+    "sequence positions": """
+        SELECT sequencename, coalesce(last_value, 0) FROM pg_sequences WHERE schemaname = %(schema)s""",
+    "owners and privileges": """
+        SELECT 'schema', nspowner = current_user::regrole, coalesce(nspacl::text, '')
+        FROM pg_namespace WHERE nspname = %(schema)s
+        UNION ALL
+        SELECT relname, relowner = current_user::regrole, coalesce(relacl::text, '')
+        FROM pg_class WHERE relnamespace = %(schema)s::regnamespace
+        UNION ALL
+        SELECT 'default privileges ' || defaclobjtype::text, true, defaclacl::text
+        FROM pg_default_acl WHERE defaclnamespace = %(schema)s::regnamespace""",
     "migrations": "SELECT app, name FROM {schema}.django_migrations",
     "content types": "SELECT app_label, model FROM {schema}.django_content_type",
 }
@@ -75,6 +88,12 @@ def _describe(schema: str) -> dict[str, list]:
     return described
 
 
+def _schema_oid(schema: str) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regnamespace(%s)::oid", [schema])
+        return cursor.fetchone()[0]
+
+
 @pytest.fixture
 def drop_afterwards(committed):
     schemas: list[str] = []
@@ -83,16 +102,24 @@ def drop_afterwards(committed):
     with connection.cursor() as cursor:
         for schema in schemas:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    SpareSchema.objects.filter(schema_name__in=schemas).delete()
     for organization in Organization.objects.filter(schema_name__in=schemas):
         get_redis_connection("default").zrem(CHANGED_KEY, organization.schema_name)
         organization.domains.all().delete()
         organization.delete()
 
 
-@pytest.mark.parametrize("copied_by", ["creation script", "clone_schema"])
+@pytest.mark.parametrize("copied_by", ["creation script", "clone_schema", "spare schema"])
 def test_a_cloned_org_schema_is_identical_to_a_migrated_one(drop_afterwards, copied_by, settings):
     template_schema_ensure()
     assert template_script() is not None, "the template has its creation script (pg_dump is available)"
+    spare = None
+    if copied_by == "spare schema":  # copied by the script ahead of time, then renamed
+        settings.ORGDASH_SPARE_SCHEMAS = 1
+        assert spare_schemas_refill() == 1
+        spare = SpareSchema.objects.get()
+        drop_afterwards.append(spare.schema_name)
+        spare_oid = _schema_oid(spare.schema_name)
     pg_dump = settings.ORGDASH_PG_DUMP
     if copied_by == "clone_schema":  # the way without pg_dump: django-tenants' clone function
         settings.ORGDASH_PG_DUMP = "/nonexistent/pg_dump"
@@ -101,6 +128,9 @@ def test_a_cloned_org_schema_is_identical_to_a_migrated_one(drop_afterwards, cop
     tag = uuid.uuid4().hex[:8]
     cloned = organization_create(slug=f"cloned-{tag}", name="Cloned")
     drop_afterwards.append(cloned.schema_name)
+    if spare is not None:
+        assert _schema_oid(cloned.schema_name) == spare_oid, "the org has the spare's schema, renamed"
+        assert _schema_oid(spare.schema_name) is None and not SpareSchema.objects.exists()
     if copied_by == "clone_schema":
         assert template_script() is None
         settings.ORGDASH_PG_DUMP = pg_dump
@@ -114,6 +144,7 @@ def test_a_cloned_org_schema_is_identical_to_a_migrated_one(drop_afterwards, cop
 
     expected, actual = _describe(migrated), _describe(cloned.schema_name)
     assert len(expected["tables"]) > 10 and len(expected["indexes"]) > 10 and expected["migrations"]
+    assert len(expected["owners and privileges"]) > 10 and expected["sequence positions"]
     differences = {
         part: (sorted(set(actual[part]) - set(expected[part])), sorted(set(expected[part]) - set(actual[part])))
         for part in _CATALOG
