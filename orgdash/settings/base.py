@@ -82,7 +82,8 @@ MIDDLEWARE = [
     "activity.middleware.ActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the settings' policy built once per process.
+    "orgdash.core.middleware.CSPMiddleware",
     # Answers a refused log-in attempt with the locked-out page (429), on every log-in form.
     "accounts.login_protection.LoginProtectionMiddleware",
 ]
