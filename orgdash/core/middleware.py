@@ -10,11 +10,14 @@ from csp.middleware import CSPMiddleware as PolicyBuildingCSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.messages.middleware import MessageMiddleware as EagerMessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.core.exceptions import DisallowedHost
 from django.core.signals import setting_changed
 from django.db import connection
 from django.dispatch import receiver
 from django.http import HttpResponseNotFound, JsonResponse
+from django.utils.functional import SimpleLazyObject, empty
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from orgdash.core.health import health_report
@@ -188,3 +191,18 @@ class CSPMiddleware(PolicyBuildingCSPMiddleware):
         # As django-csp does: a nonce asked for after the header is written is an error.
         request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
         return response
+
+
+class MessageMiddleware(EagerMessageMiddleware):
+    """Django's messages, with a request's message storage made when something first adds or
+    reads a message (pages do, through the template context; API requests never do), so a
+    request that uses none spends nothing on it (≈ 10 µs: a cookie signer and two storages)."""
+
+    def process_request(self, request):
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request, response):
+        storage = getattr(request, "_messages", None)
+        if isinstance(storage, SimpleLazyObject) and storage._wrapped is empty:
+            return response  # never used: nothing to store
+        return super().process_response(request, response)

@@ -80,7 +80,8 @@ MIDDLEWARE = [
     "orgdash.core.middleware.OrgSessionMiddleware",
     # Records members' activity after the response, so it also sees API-key users (activity/middleware.py).
     "activity.middleware.ActivityMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, with the message storage made on first use.
+    "orgdash.core.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-csp's, with the settings' policy built once per process.
     "orgdash.core.middleware.CSPMiddleware",
