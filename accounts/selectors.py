@@ -373,6 +373,7 @@ def scim_token_current() -> ApiKey | None:
 # --- API-key authentication -------------------------------------------------------------------
 
 
+@functools.cache
 def _attnames(model) -> tuple[str, ...]:
     return tuple(field.attname for field in model._meta.concrete_fields)
 
