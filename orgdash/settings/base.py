@@ -122,6 +122,10 @@ DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django turns psycopg's prepared statements off (None), which refuses even an explicit prepare.
+# Only the statements orgdash.core.prepared runs are prepared: Django's own cursors bind their
+# parameters on the client and are never prepared, whatever this says.
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env(
     "DJANGO_TEST_DATABASE_NAME", default="test_" + DATABASES["default"]["NAME"]
 )
