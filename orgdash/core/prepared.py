@@ -12,7 +12,7 @@ a connection pooler in session mode (or one that tracks them), as ``search_path`
 from contextlib import contextmanager
 
 from django.db import connection
-from django.db.backends.postgresql.base import ServerBindingCursor
+from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
 
 
 class _PreparingCursor(ServerBindingCursor):
@@ -22,6 +22,16 @@ class _PreparingCursor(ServerBindingCursor):
         return super().execute(query, params, prepare=True, binary=binary)
 
 
+class _PreparedDebugWrapper(CursorDebugWrapper):
+    """Logs a prepared statement with its parameters written in, as Django logs any other
+    (psycopg keeps no text of a prepared run for Django to read back)."""
+
+    def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+        if use_last_executed_query and not many:
+            sql, use_last_executed_query = self.db.ops.compose_sql(sql, params), False
+        return super().debug_sql(sql, params, use_last_executed_query, many)
+
+
 @contextmanager
 def prepared_statements_cursor():
     """A cursor like ``connection.cursor()`` (on the current org's ``search_path``, its statements
@@ -29,6 +39,6 @@ def prepared_statements_cursor():
     with connection.cursor():  # connects, and sets the org's search_path if the session is not on it
         pass
     cursor = _PreparingCursor(connection.connection)
-    wrapped = connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    wrapped = _PreparedDebugWrapper(cursor, connection) if connection.queries_logged else connection.make_cursor(cursor)
     with wrapped:
         yield wrapped

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import ApiKey, AuditEvent, Membership
@@ -143,6 +144,9 @@ def test_the_prepared_key_lookup_answers_for_the_org_of_each_request(acme, globe
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%key_hash%%'")
         assert cursor.fetchone()[0] == 1
+    with CaptureQueriesContext(connection) as queries:  # logged with its parameter, as any statement is
+        on_acme.get("/api/v1/users/", **bearer(acme_secret))
+    assert any(f"'{hash_api_key(acme_secret)}'" in query["sql"] for query in queries.captured_queries)
 
     connection.set_tenant(acme)
     ApiKey.objects.filter(key_hash=hash_api_key(acme_secret)).update(revoked_at=timezone.now())
