@@ -1,13 +1,23 @@
 import copy
+import functools
 import logging
 import threading
 import time
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject
+from csp.middleware import CSPMiddleware as PolicyBuildingCSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.messages.middleware import MessageMiddleware as EagerMessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.core.exceptions import DisallowedHost
+from django.core.signals import setting_changed
 from django.db import connection
+from django.dispatch import receiver
 from django.http import HttpResponseNotFound, JsonResponse
+from django.utils.functional import SimpleLazyObject, empty
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from orgdash.core.health import health_report
@@ -122,3 +132,77 @@ def switch_connection_to(tenant) -> None:
     connection.set_tenant(tenant)
     if search_path_on_server and search_path_on_server == connection._get_cursor_search_paths():
         connection.search_path_set_schemas = search_path_on_server
+
+
+# What a response or a view sets to change its own policy (django-csp's decorators).
+_PER_RESPONSE_POLICY_ATTRIBUTES = (
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+)
+_POLICY_SETTINGS = ("CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_REPORT_ONLY")
+
+
+@functools.cache
+def _settings_policies() -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+    """(header, policy, exemption attribute, excluded path prefixes) of the policy and of the
+    report-only policy the settings describe, as django-csp writes them."""
+    policies = []
+    for header, setting, report_only, exempt_attribute in (
+        (HEADER, "CONTENT_SECURITY_POLICY", False, "_csp_exempt"),
+        (HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY", True, "_csp_exempt_ro"),
+    ):
+        policy = build_policy(report_only=report_only)
+        if policy:
+            excluded = tuple((getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ())
+            policies.append((header, policy, exempt_attribute, excluded))
+    return tuple(policies)
+
+
+@receiver(setting_changed)
+def _forget_settings_policies(*, setting, **kwargs) -> None:
+    if setting in _POLICY_SETTINGS:
+        _settings_policies.cache_clear()
+
+
+class CSPMiddleware(PolicyBuildingCSPMiddleware):
+    """django-csp's middleware, with the settings' policies built once per process instead of on
+    every response (the same header text; ≈ 20 µs of every request's CPU). A response that sets
+    its own policy (django-csp's decorators) or a request that used a nonce is built by
+    django-csp as before."""
+
+    def process_response(self, request, response):
+        if getattr(request, "_csp_nonce", None) is not None or any(
+            getattr(response, attribute, None) is not None for attribute in _PER_RESPONSE_POLICY_ATTRIBUTES
+        ):
+            return super().process_response(request, response)
+        if response.status_code in (500, 404) and settings.DEBUG:  # Django's debug pages
+            return response
+        for header, policy, exempt_attribute, excluded in _settings_policies():
+            if (
+                header not in response
+                and getattr(response, exempt_attribute, False) is False
+                and not request.path_info.startswith(excluded)
+            ):
+                response[header] = policy
+        # As django-csp does: a nonce asked for after the header is written is an error.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
+
+
+class MessageMiddleware(EagerMessageMiddleware):
+    """Django's messages, with a request's message storage made when something first adds or
+    reads a message (pages do, through the template context; API requests never do), so a
+    request that uses none spends nothing on it (≈ 10 µs: a cookie signer and two storages)."""
+
+    def process_request(self, request):
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request, response):
+        storage = getattr(request, "_messages", None)
+        if isinstance(storage, SimpleLazyObject) and storage._wrapped is empty:
+            return response  # never used: nothing to store
+        return super().process_response(request, response)

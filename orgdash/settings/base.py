@@ -85,9 +85,11 @@ MIDDLEWARE = [
     "orgdash.core.middleware.OrgSessionMiddleware",
     # Records members' activity after the response, so it also sees API-key users (activity/middleware.py).
     "activity.middleware.ActivityMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, with the message storage made on first use.
+    "orgdash.core.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the settings' policy built once per process.
+    "orgdash.core.middleware.CSPMiddleware",
     # Answers a refused log-in attempt with the locked-out page (429), on every log-in form.
     "accounts.login_protection.LoginProtectionMiddleware",
 ]
@@ -125,6 +127,10 @@ DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django turns psycopg's prepared statements off (None), which refuses even an explicit prepare.
+# Only the statements orgdash.core.prepared runs are prepared: Django's own cursors bind their
+# parameters on the client and are never prepared, whatever this says.
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env(
     "DJANGO_TEST_DATABASE_NAME", default="test_" + DATABASES["default"]["NAME"]
 )
@@ -234,6 +240,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["accounts.api.permissions.IsOrgAdmin"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "orgdash.api.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "orgdash.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import ApiKey, AuditEvent, Membership
@@ -127,3 +128,28 @@ def test_key_lookup_loads_the_membership_and_user_and_skips_revoked_keys(in_acme
     ApiKey.objects.filter(pk=personal.pk).update(revoked_at=timezone.now())
     assert live_api_key(key_hash=hash_api_key(personal_secret)) is None
     assert live_api_key(key_hash=hash_api_key("no such key")) is None
+
+
+def test_the_prepared_key_lookup_answers_for_the_org_of_each_request(acme, globex):
+    """The lookup is a prepared statement of the connection; requests of two orgs alternate on
+    that one connection (another search_path each time), and each key still works on its own
+    org's host only, and stops working the moment it is revoked."""
+    acme_secret, globex_secret = key_for(acme, "admin@acme.test"), key_for(globex, "admin@globex.test")
+    on_acme, on_globex = Client(HTTP_HOST=host_of("acme")), Client(HTTP_HOST=host_of("globex"))
+    for _ in range(8):  # past the fifth run, where PostgreSQL may switch to a generic plan
+        assert on_acme.get("/api/v1/users/", **bearer(acme_secret)).status_code == 200
+        assert on_globex.get("/api/v1/users/", **bearer(globex_secret)).status_code == 200
+        assert on_globex.get("/api/v1/users/", **bearer(acme_secret)).status_code == 401
+        assert on_acme.get("/api/v1/users/", **bearer(globex_secret)).status_code == 401
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%key_hash%%'")
+        assert cursor.fetchone()[0] == 1
+    with CaptureQueriesContext(connection) as queries:  # logged with its parameter, as any statement is
+        on_acme.get("/api/v1/users/", **bearer(acme_secret))
+    assert any(f"'{hash_api_key(acme_secret)}'" in query["sql"] for query in queries.captured_queries)
+
+    connection.set_tenant(acme)
+    ApiKey.objects.filter(key_hash=hash_api_key(acme_secret)).update(revoked_at=timezone.now())
+    connection.set_schema_to_public()
+    assert on_acme.get("/api/v1/users/", **bearer(acme_secret)).status_code == 401
+    assert on_globex.get("/api/v1/users/", **bearer(globex_secret)).status_code == 200

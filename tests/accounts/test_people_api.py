@@ -10,6 +10,7 @@ from accounts.models import ApiKey, AuditEvent, Invite, Membership, Role
 from accounts.people_services import SkipReason
 from accounts.services import LAST_ADMIN_MESSAGE, api_key_create
 from activity.models import ActivityKind
+from activity.periods import PERIODS
 from activity.services import activity_record_write
 from orgdash.core.models import User
 from tests.accounts.conftest import bearer
@@ -55,6 +56,14 @@ def test_person_activity_lists_active_days_with_kinds(in_acme, admin_client, mon
     assert everything["days_active"] == person.days_active == 3
     assert everything["start"] <= old.isoformat()
     assert everything["days"][0] == {"date": old.isoformat(), "kinds": ["login"]}
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_person_activity_answers_every_period(in_acme, admin_client, period):
+    person = make_member()
+    response = admin_client.get(f"/api/v1/users/{person.pk}/activity/", {"period": period})
+    assert response.status_code == 200
+    assert response.json()["period"] == period
 
 
 @pytest.mark.parametrize("period", ["1y", "12M", "week", " ", "all "])

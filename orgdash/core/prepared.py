@@ -1,0 +1,44 @@
+"""Server-side prepared statements, for the few statements every request sends.
+
+Django binds parameters on the client, so PostgreSQL parses and plans every statement it is sent.
+For a statement most requests run, planning can cost several times its execution: the API-key
+lookup (three tables, one with 21 indexes) takes ≈ 0.25 ms unprepared and ≈ 0.03 ms prepared.
+A prepared statement lives as long as its connection (``CONN_MAX_AGE``), and PostgreSQL parses it
+again when the session's ``search_path`` (another org) or the tables it reads have changed since
+its last use, so one connection serves every org correctly. Like any prepared statement it needs
+a connection pooler in session mode (or one that tracks them), as ``search_path`` already does.
+"""
+
+from contextlib import contextmanager
+
+from django.db import connection
+from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
+
+
+class _PreparingCursor(ServerBindingCursor):
+    """Parameters bound by the server, and every statement prepared on its first run."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+class _PreparedDebugWrapper(CursorDebugWrapper):
+    """Logs a prepared statement with its parameters written in, as Django logs any other
+    (psycopg keeps no text of a prepared run for Django to read back)."""
+
+    def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+        if use_last_executed_query and not many:
+            sql, use_last_executed_query = self.db.ops.compose_sql(sql, params), False
+        return super().debug_sql(sql, params, use_last_executed_query, many)
+
+
+@contextmanager
+def prepared_statements_cursor():
+    """A cursor like ``connection.cursor()`` (on the current org's ``search_path``, its statements
+    logged and its errors Django's), whose statements are prepared once per connection."""
+    with connection.cursor():  # connects, and sets the org's search_path if the session is not on it
+        pass
+    cursor = _PreparingCursor(connection.connection)
+    wrapped = _PreparedDebugWrapper(cursor, connection) if connection.queries_logged else connection.make_cursor(cursor)
+    with wrapped:
+        yield wrapped
