@@ -179,7 +179,8 @@ def committed(django_db_setup, django_db_blocker):
         connection.set_schema_to_public()
 
 
-def _celery_env(extra_env: dict) -> dict:
+def django_process_env(extra_env: dict) -> dict:
+    """The environment of a Django process the tests start: test settings, the test database."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "orgdash.settings.test",
@@ -203,7 +204,7 @@ def celery_worker(name: str, **extra_env):
     """A real Celery worker process on the test database and the test Redis, until the block ends."""
     from orgdash.celery import app as celery_app
 
-    env = _celery_env(extra_env)
+    env = django_process_env(extra_env)
     celery_app.control.purge()
     log_path = settings.BASE_DIR / "test-artifacts" / f"celery-{name}.log"
     log_path.parent.mkdir(exist_ok=True)
@@ -233,7 +234,7 @@ def celery_beat(name: str, schedule_dir, **extra_env):
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "orgdash", "beat", "--loglevel=INFO",
              "--schedule", str(schedule_dir / "celerybeat-schedule")],
-            cwd=settings.BASE_DIR, env=_celery_env(extra_env), stdout=log, stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR, env=django_process_env(extra_env), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
             yield process

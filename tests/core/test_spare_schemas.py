@@ -2,11 +2,14 @@
 to one org only, a failed creation gives it back, a spare behind the migrations is never handed out
 and is dropped, the pool is refilled by a worker, and no spare is ever seen as an org."""
 
+import subprocess
+import sys
 import threading
 import time
 import uuid
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import IntegrityError, connection
 from django.test import Client
@@ -22,7 +25,7 @@ from orgdash.core.schemas import schema_is_current, template_schema_ensure
 from orgdash.core.selectors import organizations_overview
 from orgdash.core.services import organization_create, public_tenant_ensure
 from orgdash.core.spare_schemas import spare_schemas_refill
-from tests.conftest import PASSWORD, celery_worker
+from tests.conftest import PASSWORD, celery_worker, django_process_env
 
 
 def _schema_oid(schema: str) -> int | None:
@@ -171,11 +174,19 @@ def test_a_spare_behind_the_migrations_is_not_used_and_is_dropped(pool, settings
     ((fresh, _),) = _spares().items()
     assert _schema_oid(stale) is None and fresh != stale and schema_is_current(fresh)
 
-    # migrate_schemas over every org (with the executor `make migrate` uses) drops spares behind the
-    # migrations; setup_instance refills.
+    # migrate_schemas over every org, run as `make migrate` runs it (its own process, whose executor
+    # forks workers), drops spares behind the migrations; setup_instance refills.
     _make_behind(fresh)
-    call_command("migrate_schemas", tenant=True, executor="multiprocessing", interactive=False, verbosity=1)
-    assert "1 spare org schemas behind the migrations dropped" in capsys.readouterr().out
+    migrated = subprocess.run(
+        [sys.executable, "manage.py", "migrate_schemas", "--tenant", "--executor=multiprocessing", "--noinput"],
+        cwd=django_settings.BASE_DIR,
+        env=django_process_env({}),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    assert "1 spare org schemas behind the migrations dropped" in migrated.stdout
     assert _spares() == {} and _schema_oid(fresh) is None
     call_command("setup_instance")
     assert "spare org schemas: 1 ready (1 made now)" in capsys.readouterr().out
