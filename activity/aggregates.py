@@ -26,7 +26,8 @@ previous figures untouched, a rerun recomputes from the same rows and so gives i
 and two refreshes of one org never interleave. Everything is computed in SQL over the day rows.
 
 Incremental refresh. The changed days are those recorded in ``ActivityDirtyDay`` since the last
-refresh plus every day from the last refresh's "today" through this one. A backfilled past day
+refresh plus every day from the last refresh's "today" through this one (after midnight, that
+day only when its rows changed since: kinds added to a row leave no mark, so their counts tell). A backfilled past day
 also changes the day rows of the next active day (per kind) of its members, and of their old
 first day when it moved earlier: those days are recomputed too. Buckets holding a recomputed
 day are recomputed; period figures are always rebuilt from the day rows (a few hundred rows).
@@ -173,6 +174,11 @@ def refresh_activity(*, full: bool = False, today: dt.date | None = None, wait: 
         else:
             backfilled = sorted({day for day in dirty_days if day < state.computed_for_day})
             new_days = _days(state.computed_for_day, today)
+            last_day = state.computed_for_day
+            if today > last_day and last_day not in dirty_days and _day_unchanged(cursor, last_day):
+                # The windows moved and the last refresh's day is as it counted it: its day rows,
+                # its members' first days and their leaderboard rows stay.
+                new_days = new_days[1:]
             affected = _days_affected_by_backfill(cursor, backfilled, today=today)
             _update_first_days(cursor, backfilled + new_days)
             days = sorted(set(backfilled) | set(new_days) | affected)
@@ -353,6 +359,33 @@ def _recompute_all_days(cursor, *, today: dt.date) -> int:
         [today],
     )
     cursor.execute(f"SELECT count(DISTINCT day) FROM {DAYS}")
+    return cursor.fetchone()[0]
+
+
+def _day_unchanged(cursor, day: dt.date) -> bool:
+    """Whether ``day``'s activity is what the last refresh counted, read before anything is written.
+
+    A day's rows only grow (rows are added, kinds OR-ed in) until a member is deleted with theirs.
+    So the day is unchanged when each kind still counts the members its day row counted, and no
+    member counted in any day row was deleted since: every such member has a first-days row, one
+    per first-time user counted (new members get theirs in the refresh that counts them)."""
+    kinds = ", ".join(f"({kind})" for kind in AGGREGATE_KINDS)
+    cursor.execute(
+        f"""
+        WITH now_active AS (
+            SELECT k.kind, count(*) AS n FROM {ACTIVITY} AS a CROSS JOIN (VALUES {kinds}) AS k(kind)
+            WHERE a.day = %(day)s AND (k.kind = 0 OR (a.kinds & k.kind) <> 0) GROUP BY k.kind
+        ),
+        counted AS (SELECT kind, active_users AS n FROM {DAYS} WHERE day = %(day)s)
+        SELECT NOT EXISTS (
+                   SELECT 1 FROM now_active FULL JOIN counted USING (kind)
+                   WHERE now_active.n IS DISTINCT FROM counted.n
+               )
+           AND (SELECT count(*) FROM {FIRSTS})
+               = (SELECT coalesce(sum(first_time_users), 0) FROM {DAYS} WHERE kind = 0 AND day <= %(day)s)
+        """,
+        {"day": day},
+    )
     return cursor.fetchone()[0]
 
 

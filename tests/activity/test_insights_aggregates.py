@@ -16,6 +16,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.models import Membership
 from activity import aggregates, selectors
 from activity.aggregates import refresh_activity
 from activity.models import (
@@ -315,12 +316,45 @@ def test_a_rollover_recomputes_only_the_new_days(members):
     rows = [(i, D(2020, 6, 1) + dt.timedelta(days=2 * i + 3 * k), 3) for i in range(6) for k in range(80)]
     add_activity(members, rows)
     refresh_activity(full=True, today=D(2020, 12, 31))
-    add_activity(members, [(0, D(2021, 1, 1), 8)])
+    late = [(1, D(2020, 12, 31), 8), (0, D(2021, 1, 1), 8)]
+    add_activity(members, late)
     result = refresh_activity(today=D(2021, 1, 1))
     assert not result.full
-    assert result.days_recomputed == 2  # the last refresh's day (late rows) and the new one
+    assert result.days_recomputed == 2  # the last refresh's day (a late row) and the new one
     assert result.periods == {"30d": "shifted", "3m": "shifted", "6m": "shifted", "12m": "shifted", "all": "kept"}
-    _assert_same(stored_figures(), brute_force(day_rows(members, [*rows, (0, D(2021, 1, 1), 8)]), D(2021, 1, 1)))
+    _assert_same(stored_figures(), brute_force(day_rows(members, rows + late), D(2021, 1, 1)))
+
+    # Nothing changed on 1 January since: the next rollover recomputes only its new day.
+    result = refresh_activity(today=D(2021, 1, 2))
+    assert result.days_recomputed == 1
+    _assert_same(stored_figures(), brute_force(day_rows(members, rows + late), D(2021, 1, 2)))
+
+
+@pytest.mark.parametrize("change", ["kinds added", "member deleted", "member deleted and another added"])
+def test_a_rollover_recounts_the_last_refresh_day_when_it_changed_without_a_mark(members, change):
+    """Kinds OR-ed into an existing row and a deleted member's rows leave no dirty mark; the
+    rollover still sees that the last refresh's day changed, and recounts it."""
+    reset_activity()
+    today = D(2021, 1, 1)
+    rows = [(i, today - dt.timedelta(days=3 * i + k), 1 + (i + k) % 31) for i in range(5) for k in range(0, 60, 4)]
+    rows += [(5, today, 1)]  # member 5 is active on that day only
+    add_activity(members, rows)
+    refresh_activity(full=True, today=today)
+    if change == "kinds added":
+        rows.append((0, today, 16))
+        add_activity(members, [(0, today, 16)])
+    else:
+        rows = [row for row in rows if row[0] != 5]
+        Membership.objects.filter(pk=members[5]).delete()
+        if change == "member deleted and another added":
+            # The same count of members with the same kinds on the day as before.
+            rows.append((4, today, 1))
+            add_activity(members, [(4, today, 1)])
+    assert not ActivityDirtyDay.objects.exists()
+
+    result = refresh_activity(today=today + dt.timedelta(days=1))
+    assert result.days_recomputed == 2
+    _assert_same(stored_figures(), brute_force(day_rows(members, rows), today + dt.timedelta(days=1)))
 
 
 def test_gaps_around_the_horizon_and_first_days_equal_brute_force(members):
