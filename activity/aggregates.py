@@ -27,10 +27,11 @@ and two refreshes of one org never interleave. Everything is computed in SQL ove
 
 Incremental refresh. The changed days are those recorded in ``ActivityDirtyDay`` since the last
 refresh plus every day from the last refresh's "today" through this one (after midnight, that
-day only when its rows changed since: kinds added to a row leave no mark, so their counts tell). A backfilled past day
-also changes the day rows of the next active day (per kind) of its members, and of their old
-first day when it moved earlier: those days are recomputed too. Buckets holding a recomputed
-day are recomputed; period figures are always rebuilt from the day rows (a few hundred rows).
+day only when its rows changed since: kinds added to a row leave no mark, so its counts tell).
+A backfilled past day also changes the day rows of the next active day (per kind) of its
+members, and of their old first day when it moved earlier: those days are recomputed too.
+Buckets holding a recomputed day are recomputed; period figures are always rebuilt from the day
+rows (a few hundred rows).
 The leaderboard is kept by deltas: days dropped from a window are subtracted, new days added
 once per member (``last_active`` says what is counted), and members of backfilled days recounted.
 Its head is kept by the same deltas: every member not in it ranks below its lowest entry, so only
