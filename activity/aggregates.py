@@ -8,6 +8,7 @@ The tables the Activity tab and its API read:
                          unique users from the window's start through each day;
   * ``BucketFigures``    per ISO week and calendar month and kind: unique users;
   * ``MemberPeriodDays`` per period: each member's active days in the window (the leaderboard);
+  * ``PeriodLeaders``    per period: the head of the leaderboard, which ``top-users`` reads;
   * ``AggregateState``   the refresh that produced them, and the engagement figures (DAU/WAU/MAU).
 ``MemberFirstDays`` (each member's first active day per kind) is the refresh's own bookkeeping.
 
@@ -25,12 +26,17 @@ previous figures untouched, a rerun recomputes from the same rows and so gives i
 and two refreshes of one org never interleave. Everything is computed in SQL over the day rows.
 
 Incremental refresh. The changed days are those recorded in ``ActivityDirtyDay`` since the last
-refresh plus every day from the last refresh's "today" through this one. A backfilled past day
-also changes the day rows of the next active day (per kind) of its members, and of their old
-first day when it moved earlier: those days are recomputed too. Buckets holding a recomputed
-day are recomputed; period figures are always rebuilt from the day rows (a few hundred rows).
+refresh plus every day from the last refresh's "today" through this one (after midnight, that
+day only when its rows changed since: kinds added to a row leave no mark, so its counts tell).
+A backfilled past day also changes the day rows of the next active day (per kind) of its
+members, and of their old first day when it moved earlier: those days are recomputed too.
+Buckets holding a recomputed day are recomputed; period figures are always rebuilt from the day
+rows (a few hundred rows).
 The leaderboard is kept by deltas: days dropped from a window are subtracted, new days added
 once per member (``last_active`` says what is counted), and members of backfilled days recounted.
+Its head is kept by the same deltas: every member not in it ranks below its lowest entry, so only
+members whose count rose (those of the new and backfilled days) can join it, and it is rebuilt
+from the leaderboard when fewer than the API's largest page (100) are left in it.
 
 A full refresh reads the day rows twice: once in (member, day) order for every row's previous
 active day per kind, counted straight into a small histogram per kind, and once per member for
@@ -60,6 +66,7 @@ from activity.models import (
     MemberFirstDays,
     MemberPeriodDays,
     PeriodFigures,
+    PeriodLeaders,
 )
 from activity.periods import PERIODS, Window, period_window, today_utc
 from orgdash.core.models import Organization
@@ -73,6 +80,7 @@ FIRSTS = MemberFirstDays._meta.db_table
 PERIOD_FIGURES = PeriodFigures._meta.db_table
 BUCKETS = BucketFigures._meta.db_table
 LEADERBOARD = MemberPeriodDays._meta.db_table
+LEADERS = PeriodLeaders._meta.db_table
 STATE = AggregateState._meta.db_table
 
 # The first-day column of each aggregate kind (0: any kind).
@@ -86,6 +94,10 @@ LOCK_SQL = "hashtext('orgdash.activity-refresh'), hashtext(%s)"
 # A full refresh at least this often also catches changes nobody marked dirty (deleted members).
 FULL_REFRESH_INTERVAL = dt.timedelta(hours=24)
 FULL_REFRESH_WORK_MEM = "128MB"
+# How many members a rebuilt leaderboard head holds, and the fewest it may keep (``top-users``
+# serves at most 100): the margin lets most day rollovers keep the head without a rebuild.
+LEADERS_KEPT = 1000
+LEADERS_SERVED = 100
 
 
 @dataclass
@@ -163,6 +175,11 @@ def refresh_activity(*, full: bool = False, today: dt.date | None = None, wait: 
         else:
             backfilled = sorted({day for day in dirty_days if day < state.computed_for_day})
             new_days = _days(state.computed_for_day, today)
+            last_day = state.computed_for_day
+            if today > last_day and last_day not in dirty_days and _day_unchanged(cursor, last_day):
+                # The windows moved and the last refresh's day is as it counted it: its day rows,
+                # its members' first days and their leaderboard rows stay.
+                new_days = new_days[1:]
             affected = _days_affected_by_backfill(cursor, backfilled, today=today)
             _update_first_days(cursor, backfilled + new_days)
             days = sorted(set(backfilled) | set(new_days) | affected)
@@ -185,8 +202,10 @@ def refresh_activity(*, full: bool = False, today: dt.date | None = None, wait: 
         plans = [_plan(period, window, stored.get(period), state, full=full) for period, window in windows.items()]
         if full:
             _rebuild_first_days_and_leaderboards(cursor, plans, today=today)
+            _rebuild_leaders(cursor, list(PERIODS))
         else:
-            _refresh_leaderboards(cursor, plans, backfilled=backfilled, new_days=new_days)
+            raised = _refresh_leaderboards(cursor, plans, backfilled=backfilled, new_days=new_days)
+            _refresh_leaders(cursor, plans, raised=raised, backfilled=backfilled)
         engagement = _engagement(cursor, today=today)
 
         duration_ms = (time.perf_counter() - started) * 1000
@@ -341,6 +360,33 @@ def _recompute_all_days(cursor, *, today: dt.date) -> int:
         [today],
     )
     cursor.execute(f"SELECT count(DISTINCT day) FROM {DAYS}")
+    return cursor.fetchone()[0]
+
+
+def _day_unchanged(cursor, day: dt.date) -> bool:
+    """Whether ``day``'s activity is what the last refresh counted, read before anything is written.
+
+    A day's rows only grow (rows are added, kinds OR-ed in) until a member is deleted with theirs.
+    So the day is unchanged when each kind still counts the members its day row counted, and no
+    member counted in any day row was deleted since: every such member has a first-days row, one
+    per first-time user counted (new members get theirs in the refresh that counts them)."""
+    kinds = ", ".join(f"({kind})" for kind in AGGREGATE_KINDS)
+    cursor.execute(
+        f"""
+        WITH now_active AS (
+            SELECT k.kind, count(*) AS n FROM {ACTIVITY} AS a CROSS JOIN (VALUES {kinds}) AS k(kind)
+            WHERE a.day = %(day)s AND (k.kind = 0 OR (a.kinds & k.kind) <> 0) GROUP BY k.kind
+        ),
+        counted AS (SELECT kind, active_users AS n FROM {DAYS} WHERE day = %(day)s)
+        SELECT NOT EXISTS (
+                   SELECT 1 FROM now_active FULL JOIN counted USING (kind)
+                   WHERE now_active.n IS DISTINCT FROM counted.n
+               )
+           AND (SELECT count(*) FROM {FIRSTS})
+               = (SELECT coalesce(sum(first_time_users), 0) FROM {DAYS} WHERE kind = 0 AND day <= %(day)s)
+        """,
+        {"day": day},
+    )
     return cursor.fetchone()[0]
 
 
@@ -580,14 +626,18 @@ def _windows_values(plans: list[_Plan]) -> tuple[str, list]:
     return values, [value for plan in plans for value in (plan.period, plan.window.start, plan.window.end)]
 
 
-def _refresh_leaderboards(cursor, plans: list[_Plan], *, backfilled: list[dt.date], new_days: list[dt.date]) -> None:
+def _refresh_leaderboards(
+    cursor, plans: list[_Plan], *, backfilled: list[dt.date], new_days: list[dt.date]
+) -> list[tuple[str, int]]:
+    """Brings the leaderboards up to date; returns the (period, member) rows of the kept ones
+    that gained new days."""
     rebuilt = [plan for plan in plans if plan.rebuild]
     kept = [plan for plan in plans if not plan.rebuild]
     if rebuilt:
         cursor.execute(f"DELETE FROM {LEADERBOARD} WHERE period = ANY(%s)", [[plan.period for plan in rebuilt]])
         _insert_leaderboard_rows(cursor, rebuilt, members_of_days=None)
     if not kept:
-        return
+        return []
     # Days that left a window: those rows were counted, take them off.
     for plan in kept:
         if plan.shift_from is None:
@@ -643,12 +693,90 @@ def _refresh_leaderboards(cursor, plans: list[_Plan], *, backfilled: list[dt.dat
             FROM known
             WHERE known.counted_through IS NOT NULL
               AND l.period = known.period AND l.membership_id = known.membership_id
+        ),
+        inserted AS (
+            INSERT INTO {LEADERBOARD} (period, membership_id, days_active, last_active)
+            SELECT known.period, known.membership_id, cardinality(known.days), known.last_day FROM known
+            WHERE known.counted_through IS NULL
         )
-        INSERT INTO {LEADERBOARD} (period, membership_id, days_active, last_active)
-        SELECT known.period, known.membership_id, cardinality(known.days), known.last_day FROM known
-        WHERE known.counted_through IS NULL
+        SELECT known.period, known.membership_id FROM known
         """,
         [*params, new_days],
+    )
+    return cursor.fetchall()
+
+
+def _refresh_leaders(cursor, plans: list[_Plan], *, raised: list[tuple[str, int]], backfilled: list[dt.date]) -> None:
+    """Brings each period's leaderboard head up to date after its leaderboard changed.
+
+    A kept head stays exact with the same lowest entry: members outside it ranked below that
+    entry, and only those whose count rose can have moved up (``raised``: the rows that gained new
+    days; and the members of backfilled days, recounted). Its members and those are re-read from
+    the leaderboard; the ones at or above the lowest entry stay or join, the rest leave. A head
+    left with too few members is rebuilt."""
+    rebuilt = [plan.period for plan in plans if plan.rebuild]
+    kept = [plan for plan in plans if not plan.rebuild]
+    if kept:
+        values, params = _windows_values(kept)
+        cursor.execute(
+            f"""
+            WITH w(period, start, "end") AS (VALUES {values}),
+            lowest AS (
+                SELECT w.period, low.days_active, low.last_active, low.membership_id
+                FROM w CROSS JOIN LATERAL (
+                    SELECT * FROM {LEADERS} AS h WHERE h.period = w.period
+                    ORDER BY h.days_active, h.last_active, h.membership_id DESC LIMIT 1
+                ) AS low
+            ),
+            candidates AS (
+                SELECT h.period, h.membership_id FROM {LEADERS} AS h JOIN w ON w.period = h.period
+                UNION
+                SELECT * FROM unnest(%s::text[], %s::bigint[])
+                UNION
+                -- Recounted in every window, wherever their backfilled day lies.
+                SELECT w.period, a.membership_id FROM {ACTIVITY} AS a CROSS JOIN w WHERE a.day = ANY(%s::date[])
+            ),
+            source AS (
+                SELECT c.period, c.membership_id, l.days_active, l.last_active,
+                       coalesce((l.days_active, l.last_active, -l.membership_id)
+                                >= (low.days_active, low.last_active, -low.membership_id), false) AS ranked
+                FROM candidates AS c JOIN lowest AS low ON low.period = c.period
+                LEFT JOIN {LEADERBOARD} AS l ON l.period = c.period AND l.membership_id = c.membership_id
+            )
+            MERGE INTO {LEADERS} AS h
+            USING source AS s ON s.period = h.period AND s.membership_id = h.membership_id
+            WHEN MATCHED AND NOT s.ranked THEN DELETE
+            WHEN MATCHED AND (h.days_active, h.last_active) IS DISTINCT FROM (s.days_active, s.last_active) THEN
+                UPDATE SET days_active = s.days_active, last_active = s.last_active
+            WHEN NOT MATCHED AND s.ranked THEN
+                INSERT (period, membership_id, days_active, last_active)
+                VALUES (s.period, s.membership_id, s.days_active, s.last_active)
+            """,
+            [*params, [period for period, _ in raised], [member for _, member in raised], backfilled],
+        )
+        cursor.execute(
+            f"""SELECT w.period FROM unnest(%s::text[]) AS w(period)
+                WHERE (SELECT count(*) FROM {LEADERS} AS h WHERE h.period = w.period) < %s""",
+            [[plan.period for plan in kept], LEADERS_SERVED],
+        )
+        rebuilt += [row[0] for row in cursor.fetchall()]
+    if rebuilt:
+        _rebuild_leaders(cursor, rebuilt)
+
+
+def _rebuild_leaders(cursor, periods: list[str]) -> None:
+    """The heads of ``periods``' leaderboards: their first ``LEADERS_KEPT`` members."""
+    cursor.execute(f"DELETE FROM {LEADERS} WHERE period = ANY(%s)", [periods])
+    cursor.execute(
+        f"""
+        INSERT INTO {LEADERS} (period, membership_id, days_active, last_active)
+        SELECT p.period, top.membership_id, top.days_active, top.last_active
+        FROM unnest(%s::text[]) AS p(period) CROSS JOIN LATERAL (
+            SELECT l.membership_id, l.days_active, l.last_active FROM {LEADERBOARD} AS l WHERE l.period = p.period
+            ORDER BY l.days_active DESC, l.last_active DESC, l.membership_id LIMIT %s
+        ) AS top
+        """,
+        [periods, LEADERS_KEPT],
     )
 
 

@@ -196,7 +196,11 @@ class BucketFigures(models.Model):
 
 class MemberPeriodDays(models.Model):
     """The leaderboard: each member's active days in a period's window and their last one there.
-    Members without activity in the window have no row."""
+    Members without activity in the window have no row.
+
+    Only the member is indexed: moving a window by a day rewrites the rows of every member active
+    on the day that left it, and those updates stay on their page with no index entry to add (the
+    table leaves room on each page for them). The top of each board is read from ``PeriodLeaders``."""
 
     period = models.CharField(max_length=8, choices=Period.choices)
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -208,13 +212,34 @@ class MemberPeriodDays(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["period", "membership"], name="memberperioddays_one_per_member"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.membership_id}: {self.days_active}"
+
+
+class PeriodLeaders(models.Model):
+    """The head of each period's leaderboard: copies of the ``MemberPeriodDays`` rows ranked at or
+    above the lowest one stored here (most days active, then latest last active, then id). Every
+    member not stored ranks below all stored ones, so the first ``limit`` rows here are the
+    leaderboard's first ``limit`` whenever at least that many are stored."""
+
+    period = models.CharField(max_length=8, choices=Period.choices)
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+", db_index=False)
+    days_active = models.PositiveIntegerField()
+    last_active = models.DateField()
+
+    class Meta:
+        verbose_name_plural = "period leaders"
+        constraints = [
+            models.UniqueConstraint(fields=["period", "membership"], name="periodleaders_one_per_member"),
+        ]
         indexes = [
             models.Index(
                 "period",
                 models.F("days_active").desc(),
                 models.F("last_active").desc(),
                 "membership",
-                name="memberperioddays_leaderboard",
+                name="periodleaders_ranking",
             )
         ]
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.api.serializers import user_representation
 from accounts.models import Membership
 from accounts.selectors import USER_COLUMNS, USER_FIELDS, inactivity_cutoff, status_expression
-from activity.aggregates import BUCKETS, LEADERBOARD, PERIOD_FIGURES, STATE, organization_created_day
+from activity.aggregates import BUCKETS, LEADERS, PERIOD_FIGURES, STATE, organization_created_day
 from activity.models import KIND_ANY, ActivityDay, ActivityKind, AggregateState, Interval
 from activity.periods import Window, period_window, today_utc
 
@@ -201,13 +201,14 @@ class TopUsers:
 
 def top_users(*, period: str, limit: int) -> TopUsers | None:
     """The members with the most active days in the period (then the latest last active day, then
-    id), with their User object; None if never computed."""
+    id), with their User object; None if never computed. Read from the leaderboard's head, which
+    holds at least the first 100 (the largest ``limit``) of each period."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT p.start, p."end", state.computed_at,
                        (SELECT array_agg(ARRAY[top.membership_id, top.days_active, top.last_active - p.start]
                                          ORDER BY top.days_active DESC, top.last_active DESC, top.membership_id)
-                        FROM (SELECT * FROM {LEADERBOARD} AS l WHERE l.period = p.period
+                        FROM (SELECT * FROM {LEADERS} AS l WHERE l.period = p.period
                               ORDER BY l.days_active DESC, l.last_active DESC, l.membership_id LIMIT %s) AS top)
                 FROM {PERIOD_FIGURES} AS p CROSS JOIN {STATE} AS state WHERE p.period = %s AND p.kind = 0""",
             [limit, period],

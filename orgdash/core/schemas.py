@@ -140,6 +140,17 @@ def schema_clone(*, schema_name: str) -> None:
                 f"ALTER TABLE {quote(schema_name)}.{quote(table)} RENAME CONSTRAINT {quote(clone_name)}"
                 f" TO {quote(template_name)}"
             )
+        # Nor does it copy tables' storage parameters (a fillfactor): set them as the template's.
+        cursor.execute(_STORAGE_PARAMETERS_SQL, {"template": template_schema_name()})
+        for table, parameters in cursor.fetchall():
+            cursor.execute(f"ALTER TABLE {quote(schema_name)}.{quote(table)} SET ({parameters})")
+
+
+_STORAGE_PARAMETERS_SQL = """
+SELECT c.relname, array_to_string(c.reloptions, ', ')
+FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE n.nspname = %(template)s AND c.relkind = 'r' AND c.reloptions IS NOT NULL
+"""
 
 
 # --- The template's creation script ----------------------------------------------------------

@@ -188,7 +188,7 @@ def test_a_new_day_shifts_the_windows_without_recomputing_them(members):
     assert result.periods["30d"] == "shifted"
     assert result.periods["3m"] == "kept"  # 3m starts on 1 March both days
     assert result.periods["12m"] == "shifted"
-    assert result.days_recomputed == 2
+    assert result.days_recomputed == 1  # 30 May is as the last refresh counted it
     expected = brute_force(
         {(members[i], day) for i, day in rows | {(0, D(2024, 5, 31)), (3, D(2024, 5, 31))}}, D(2024, 5, 31)
     )

@@ -16,6 +16,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.models import Membership
 from activity import aggregates, selectors
 from activity.aggregates import refresh_activity
 from activity.models import (
@@ -27,6 +28,7 @@ from activity.models import (
     MemberFirstDays,
     MemberPeriodDays,
     PeriodFigures,
+    PeriodLeaders,
 )
 from activity.periods import PERIODS, period_window
 from tests.factories import make_member
@@ -69,6 +71,7 @@ def reset_activity():
         PeriodFigures,
         BucketFigures,
         MemberPeriodDays,
+        PeriodLeaders,
         AggregateState,
     ):
         model.objects.all().delete()
@@ -313,12 +316,45 @@ def test_a_rollover_recomputes_only_the_new_days(members):
     rows = [(i, D(2020, 6, 1) + dt.timedelta(days=2 * i + 3 * k), 3) for i in range(6) for k in range(80)]
     add_activity(members, rows)
     refresh_activity(full=True, today=D(2020, 12, 31))
-    add_activity(members, [(0, D(2021, 1, 1), 8)])
+    late = [(1, D(2020, 12, 31), 8), (0, D(2021, 1, 1), 8)]
+    add_activity(members, late)
     result = refresh_activity(today=D(2021, 1, 1))
     assert not result.full
-    assert result.days_recomputed == 2  # the last refresh's day (late rows) and the new one
+    assert result.days_recomputed == 2  # the last refresh's day (a late row) and the new one
     assert result.periods == {"30d": "shifted", "3m": "shifted", "6m": "shifted", "12m": "shifted", "all": "kept"}
-    _assert_same(stored_figures(), brute_force(day_rows(members, [*rows, (0, D(2021, 1, 1), 8)]), D(2021, 1, 1)))
+    _assert_same(stored_figures(), brute_force(day_rows(members, rows + late), D(2021, 1, 1)))
+
+    # Nothing changed on 1 January since: the next rollover recomputes only its new day.
+    result = refresh_activity(today=D(2021, 1, 2))
+    assert result.days_recomputed == 1
+    _assert_same(stored_figures(), brute_force(day_rows(members, rows + late), D(2021, 1, 2)))
+
+
+@pytest.mark.parametrize("change", ["kinds added", "member deleted", "member deleted and another added"])
+def test_a_rollover_recounts_the_last_refresh_day_when_it_changed_without_a_mark(members, change):
+    """Kinds OR-ed into an existing row and a deleted member's rows leave no dirty mark; the
+    rollover still sees that the last refresh's day changed, and recounts it."""
+    reset_activity()
+    today = D(2021, 1, 1)
+    rows = [(i, today - dt.timedelta(days=3 * i + k), 1 + (i + k) % 31) for i in range(5) for k in range(0, 60, 4)]
+    rows += [(5, today, 1)]  # member 5 is active on that day only
+    add_activity(members, rows)
+    refresh_activity(full=True, today=today)
+    if change == "kinds added":
+        rows.append((0, today, 16))
+        add_activity(members, [(0, today, 16)])
+    else:
+        rows = [row for row in rows if row[0] != 5]
+        Membership.objects.filter(pk=members[5]).delete()
+        if change == "member deleted and another added":
+            # The same count of members with the same kinds on the day as before.
+            rows.append((4, today, 1))
+            add_activity(members, [(4, today, 1)])
+    assert not ActivityDirtyDay.objects.exists()
+
+    result = refresh_activity(today=today + dt.timedelta(days=1))
+    assert result.days_recomputed == 2
+    _assert_same(stored_figures(), brute_force(day_rows(members, rows), today + dt.timedelta(days=1)))
 
 
 def test_gaps_around_the_horizon_and_first_days_equal_brute_force(members):
@@ -375,3 +411,94 @@ def test_a_full_refresh_rewrites_only_the_member_rows_that_change(members):
     assert len(set(_row_versions(MemberPeriodDays).items()) - set(leaderboard.items())) == 3
     assert MemberFirstDays.objects.get(membership_id=members[2]).first_sdk == D(2020, 9, 1)
     _assert_same(stored_figures(), brute_force(day_rows(members, rows + backfill), D(2020, 12, 31)))
+
+
+def _ranked(rows) -> list[tuple[int, int, D]]:
+    return sorted(rows, key=lambda row: (-row[1], -row[2].toordinal(), row[0]))
+
+
+def assert_heads_exact(served: int) -> None:
+    """Each period's head is exactly the leaderboard's rows ranked at or above its lowest one, and
+    holds at least ``served`` of them when the leaderboard has that many."""
+    for period in PERIODS:
+        board = _ranked(
+            MemberPeriodDays.objects.filter(period=period).values_list("membership_id", "days_active", "last_active")
+        )
+        head = _ranked(
+            PeriodLeaders.objects.filter(period=period).values_list("membership_id", "days_active", "last_active")
+        )
+        assert head == board[: len(head)], period
+        assert len(head) >= min(served, len(board)), period
+
+
+@HYPOTHESIS
+@given(
+    rows=activity,
+    first_today=todays,
+    steps=st.lists(st.tuples(st.integers(0, 3), activity, activity), max_size=4),
+    kept=st.integers(1, 5),
+)
+def test_leaderboard_heads_stay_exact_through_rollovers_and_backfills(
+    members, monkeypatch, rows, first_today, steps, kept
+):
+    """Heads smaller than the members (``kept`` of them, at least one served), so members join,
+    leave with the days that drop out of a window, tie, and heads are rebuilt when too few stay."""
+    monkeypatch.setattr(aggregates, "LEADERS_KEPT", kept)
+    monkeypatch.setattr(aggregates, "LEADERS_SERVED", 1)
+    reset_activity()
+    add_activity(members, rows)
+    refresh_activity(full=True, today=first_today)
+    assert_heads_exact(1)
+    today, everything = first_today, list(rows)
+    for gap, arrivals, backfill in steps:
+        today += dt.timedelta(days=gap)
+        fresh = [(index, today - dt.timedelta(days=day.toordinal() % 2), mask) for index, day, mask in arrivals]
+        past = [(index, day, mask) for index, day, mask in backfill if day < today]
+        add_activity(members, fresh + past)
+        ActivityDirtyDay.objects.bulk_create(
+            [ActivityDirtyDay(day=day) for day in {day for _, day, _ in fresh + past}], ignore_conflicts=True
+        )
+        everything += fresh + past
+        assert not refresh_activity(today=today).full
+        assert_heads_exact(1)
+        expected = brute_force(day_rows(members, everything), today)
+        for period in PERIODS:
+            leaders = selectors.top_users(period=period, limit=1).results
+            top = [
+                {"user": row["user"]["id"], "days_active": row["days_active"], "last_active": row["last_active"]}
+                for row in leaders
+            ]
+            assert top == expected[(period, "top")][:1], period
+
+
+def test_a_head_keeps_ties_in_order_and_is_rebuilt_when_too_few_stay(members, monkeypatch):
+    """Members tied on days active are ranked by their last active day, then id; a head whose
+    members fall below its lowest entry as the window moves is rebuilt from the leaderboard."""
+    monkeypatch.setattr(aggregates, "LEADERS_KEPT", 3)
+    monkeypatch.setattr(aggregates, "LEADERS_SERVED", 2)
+    reset_activity()
+    today = D(2021, 3, 31)
+    start_30d = period_window("30d", today=today, first_activity_day=None, created_day=D(2019, 1, 1)).start
+    rows = [
+        # Members 0-2 tie on 3 days; 0 and 1 also tie on their last day (id decides).
+        *[(0, start_30d + dt.timedelta(days=k), 1) for k in (0, 1, 20)],
+        *[(1, start_30d + dt.timedelta(days=k), 1) for k in (0, 2, 20)],
+        *[(2, start_30d + dt.timedelta(days=k), 1) for k in (0, 3, 21)],
+        *[(3, start_30d + dt.timedelta(days=k), 1) for k in (5, 6)],
+        (4, start_30d + dt.timedelta(days=7), 1),
+    ]
+    add_activity(members, rows)
+    refresh_activity(full=True, today=today)
+    leaders = selectors.top_users(period="30d", limit=2).results
+    assert [row["user"]["id"] for row in leaders] == [members[2], members[0]]
+    assert_heads_exact(2)
+
+    # The window moves past the first day: 0, 1 and 2 drop to 2 days, tied with 3.
+    refresh_activity(today=today + dt.timedelta(days=1))
+    assert_heads_exact(2)
+    leaders = selectors.top_users(period="30d", limit=2).results
+    assert [(row["user"]["id"], row["days_active"]) for row in leaders] == [(members[2], 2), (members[0], 2)]
+    expected = brute_force(day_rows(members, rows), today + dt.timedelta(days=1))
+    for period in PERIODS:
+        top = selectors.top_users(period=period, limit=2).results
+        assert [row["user"]["id"] for row in top] == [row["user"] for row in expected[(period, "top")][:2]]
