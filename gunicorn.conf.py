@@ -1,0 +1,22 @@
+"""gunicorn's settings for orgdash in production (`gunicorn` reads this file from the project
+directory; `make loadtest` runs the web server with it). Figures behind them: docs/scaling.md."""
+
+import os
+
+wsgi_app = "orgdash.wsgi:application"
+bind = os.environ.get("ORGDASH_BIND", f"127.0.0.1:{os.environ.get('ORGDASH_PORT', '8000')}")
+
+# One process per core, each with a few threads: a request spends part of its time waiting for
+# PostgreSQL, which another thread uses. Every thread holds its own database session, and a session
+# pays for each org's first request in it (PostgreSQL loads that schema's tables and indexes into
+# the session's caches), so more threads than the cores can keep busy only spread each org's
+# requests over more cold sessions (and more memory in PostgreSQL).
+workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
+worker_class = "gthread"
+threads = int(os.environ.get("ORGDASH_WEB_THREADS", 8))
+
+# The application (every URLconf, see orgdash/wsgi.py) is loaded once, before the workers fork,
+# rather than by each worker at once on a machine with few cores.
+preload_app = True
+# Workers are not recycled after a number of requests: a new worker starts with cold sessions.
+max_requests = 0
