@@ -1,3 +1,4 @@
+import contextlib
 import datetime as dt
 import json
 import os
@@ -44,6 +45,36 @@ class MemorySampler(threading.Thread):
                 self.samples.append(sum(p.memory_info().rss for p in processes) / 1_000_000)
             except psutil.Error:
                 pass
+
+
+class DatabaseSessionSampler(threading.Thread):
+    """The stack's PostgreSQL sessions, once a second: how many, and at the end their private
+    memory (a session keeps the tables and indexes of every org it has served in its caches)."""
+
+    QUERY = (
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    )
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.counts: list[int] = []
+        self.private_mb: list[float] = []
+        self.stop = threading.Event()
+
+    def run(self):
+        pids: list[int] = []
+        try:
+            while not self.stop.wait(1.0):
+                with connection.cursor() as cursor:
+                    cursor.execute(self.QUERY)
+                    pids = [pid for (pid,) in cursor.fetchall()]
+                self.counts.append(len(pids))
+            for pid in pids:
+                with contextlib.suppress(psutil.Error):  # a server on another host, or a session that ended
+                    self.private_mb.append(psutil.Process(pid).memory_full_info().uss / 1_000_000)
+        finally:
+            connection.close()
 
 
 class Command(BaseCommand):
@@ -136,6 +167,8 @@ class Command(BaseCommand):
             self._wait_healthy(port, host)
             sampler = MemorySampler(processes[0].pid)
             sampler.start()
+            sessions = DatabaseSessionSampler()
+            sessions.start()
             plan = {
                 "base_url": f"http://127.0.0.1:{port}",
                 "host": host,
@@ -158,6 +191,8 @@ class Command(BaseCommand):
                 check=True,
             )
             sampler.stop.set()
+            sessions.stop.set()
+            sessions.join(10)
             summary = json.loads(result.stdout)
         finally:
             for process in processes:
@@ -185,6 +220,10 @@ class Command(BaseCommand):
             "web_rss_mb_first": round(memory[0], 1) if memory else None,
             "web_rss_mb_last": round(memory[-1], 1) if memory else None,
             "web_rss_mb_peak": round(max(memory), 1) if memory else None,
+            "db_sessions_peak": max(sessions.counts, default=None),
+            "db_session_private_mb_mean": (
+                round(sum(sessions.private_mb) / len(sessions.private_mb), 1) if sessions.private_mb else None
+            ),
             **check,
         }
         passed = report["errors"] == 0 and check["activity_lost"] == 0 and check["double_counted"] == 0
