@@ -13,7 +13,7 @@ bind = os.environ.get("ORGDASH_BIND", f"127.0.0.1:{os.environ.get('ORGDASH_PORT'
 # requests over more cold sessions (and more memory in PostgreSQL).
 workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
 worker_class = "gthread"
-threads = int(os.environ.get("ORGDASH_WEB_THREADS", 8))
+threads = int(os.environ.get("ORGDASH_WEB_THREADS", 4))
 
 # The application (every URLconf, see orgdash/wsgi.py) is loaded once, before the workers fork,
 # rather than by each worker at once on a machine with few cores.
