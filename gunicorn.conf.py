@@ -6,14 +6,13 @@ import os
 wsgi_app = "orgdash.wsgi:application"
 bind = os.environ.get("ORGDASH_BIND", f"127.0.0.1:{os.environ.get('ORGDASH_PORT', '8000')}")
 
-# One process per core, each with a few threads: a request spends part of its time waiting for
-# PostgreSQL, which another thread uses. Every thread holds its own database session, and a session
-# pays for each org's first request in it (PostgreSQL loads that schema's tables and indexes into
-# the session's caches), so more threads than the cores can keep busy only spread each org's
-# requests over more cold sessions (and more memory in PostgreSQL).
+# One process per core, each with threads: a request spends part of its time waiting for PostgreSQL,
+# which another thread uses. Every thread holds its own database session. Over 1,000 orgs, 4 or 2
+# threads a worker (fewer, warmer sessions) measured no faster than 8, and 2 blocked behind slow
+# requests (docs/scaling.md).
 workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
 worker_class = "gthread"
-threads = int(os.environ.get("ORGDASH_WEB_THREADS", 4))
+threads = int(os.environ.get("ORGDASH_WEB_THREADS", 8))
 
 # The application (every URLconf, see orgdash/wsgi.py) is loaded once, before the workers fork,
 # rather than by each worker at once on a machine with few cores.

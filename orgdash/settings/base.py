@@ -118,10 +118,10 @@ if not DATABASE_URL or not REDIS_URL:
 
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
-# A session pays for each org's first request in it (PostgreSQL loads that schema's tables and
-# indexes into the session's caches, 2-3 times a warm request's time); over many orgs a session
-# kept 60 s never warms up. Ten minutes keeps them warm and still bounds those caches' memory.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=600)
+# A session keeps every org's tables and indexes it has met in its caches (0.2-0.3 MB an org) until
+# it closes. Over 1,000 orgs, sessions kept 600 s (with 4 threads a web worker) were no faster than
+# 60 s (with 8), and each held twice the memory (docs/scaling.md).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env(
     "DJANGO_TEST_DATABASE_NAME", default="test_" + DATABASES["default"]["NAME"]

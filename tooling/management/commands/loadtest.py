@@ -111,8 +111,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--worker-nice",
             type=int,
-            default=10,
-            help="niceness of the Celery worker, so the web tier gets the CPU first",
+            default=0,
+            help="niceness of the Celery worker (e.g. 10: the web tier gets the CPU first)",
         )
         parser.add_argument("--members", type=int, default=200, help="members whose API keys drive the load")
         parser.add_argument("--json", dest="json_path")
@@ -327,7 +327,7 @@ class Command(BaseCommand):
                 "--log-level",
                 "warning",
             ],
-            # The aggregates' refresh yields the CPU to requests (its database session does not).
+            # With --worker-nice, the aggregates' refresh yields the CPU to requests (its database session does not).
             [
                 "nice",
                 "-n",
