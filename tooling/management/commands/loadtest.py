@@ -315,13 +315,13 @@ class Command(BaseCommand):
         )
         python = sys.executable
         commands = [
-            # The production settings of gunicorn.conf.py (workers, threads, preload).
+            # The production settings of orgdash/gunicorn.conf.py (workers, threads, preload).
             [
                 python,
                 "-m",
                 "gunicorn",
                 "--config",
-                "gunicorn.conf.py",
+                "orgdash/gunicorn.conf.py",
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--log-level",

@@ -1,5 +1,6 @@
-"""gunicorn's settings for orgdash in production (`gunicorn` reads this file from the project
-directory; `make loadtest` runs the web server with it). Figures behind them: docs/scaling.md."""
+"""gunicorn's settings for orgdash in production: `gunicorn --config orgdash/gunicorn.conf.py` from the
+project directory (`make loadtest` runs the web server so). Not named for gunicorn to pick up by
+itself, so servers started with their own flags (the tests') keep them. Figures: docs/scaling.md."""
 
 import os
 
