@@ -1,3 +1,4 @@
+import contextlib
 import datetime as dt
 import json
 import os
@@ -46,6 +47,36 @@ class MemorySampler(threading.Thread):
                 pass
 
 
+class DatabaseSessionSampler(threading.Thread):
+    """The stack's PostgreSQL sessions, once a second: how many, and at the end their private
+    memory (a session keeps the tables and indexes of every org it has served in its caches)."""
+
+    QUERY = (
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    )
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.counts: list[int] = []
+        self.private_mb: list[float] = []
+        self.stop = threading.Event()
+
+    def run(self):
+        pids: list[int] = []
+        try:
+            while not self.stop.wait(1.0):
+                with connection.cursor() as cursor:
+                    cursor.execute(self.QUERY)
+                    pids = [pid for (pid,) in cursor.fetchall()]
+                self.counts.append(len(pids))
+            for pid in pids:
+                with contextlib.suppress(psutil.Error):  # a server on another host, or a session that ended
+                    self.private_mb.append(psutil.Process(pid).memory_full_info().uss / 1_000_000)
+        finally:
+            connection.close()
+
+
 class Command(BaseCommand):
     help = (
         "Runs gunicorn (production settings), a Celery worker and beat against an org, drives a bounded "
@@ -61,12 +92,46 @@ class Command(BaseCommand):
             help="many-orgs mode: spread the load over the first N orgs whose slug starts with --org-prefix",
         )
         parser.add_argument("--org-prefix", default="many-", help="see --orgs (benchmark_orgs makes many-00001 ...)")
-        parser.add_argument("--seconds", type=int, default=60)
-        parser.add_argument("--concurrency", type=int, default=8)
+        parser.add_argument("--seconds", type=int, default=60, help="the measured part of the run")
+        parser.add_argument(
+            "--warmup",
+            type=int,
+            default=0,
+            help="seconds of the same load first, reported apart (a long-running instance is warm)",
+        )
+        parser.add_argument(
+            "--concurrency", type=int, default=8, help="closed loop: clients, each waiting for its answer"
+        )
+        parser.add_argument(
+            "--rate",
+            type=float,
+            default=0,
+            help="open loop instead: requests a second arrive whatever the server does; latency from when each was due",
+        )
+        parser.add_argument(
+            "--worker-nice",
+            type=int,
+            default=0,
+            help="niceness of the Celery worker (e.g. 10: the web tier gets the CPU first)",
+        )
         parser.add_argument("--members", type=int, default=200, help="members whose API keys drive the load")
         parser.add_argument("--json", dest="json_path")
 
-    def handle(self, *args, org, orgs, org_prefix, seconds, concurrency, members, json_path, **options):
+    def handle(
+        self,
+        *args,
+        org,
+        orgs,
+        org_prefix,
+        seconds,
+        warmup,
+        concurrency,
+        rate,
+        worker_nice,
+        members,
+        json_path,
+        **options,
+    ):
         if orgs:
             organizations = list(
                 Organization.objects.filter(slug__startswith=org_prefix)
@@ -97,22 +162,27 @@ class Command(BaseCommand):
             member_keys.extend(keys["member"])
             admin_keys.extend(keys["admin"])
         port = _free_port()
-        processes = self._start_stack(port)
+        processes = self._start_stack(port, worker_nice=worker_nice)
         try:
             self._wait_healthy(port, host)
             sampler = MemorySampler(processes[0].pid)
             sampler.start()
+            sessions = DatabaseSessionSampler()
+            sessions.start()
             plan = {
                 "base_url": f"http://127.0.0.1:{port}",
                 "host": host,
                 "seconds": seconds,
+                "warmup_seconds": warmup,
                 "concurrency": concurrency,
+                "rate": rate,
                 "member_keys": member_keys,
                 "admin_keys": admin_keys,
                 "key_hosts": key_hosts if orgs else {},
                 "pages": pages,
             }
-            self.stdout.write(f"driving load for {seconds}s with {concurrency} concurrent clients ...")
+            shape = f"{rate:g} requests a second (open loop)" if rate else f"{concurrency} concurrent clients"
+            self.stdout.write(f"driving load for {warmup}s of warm-up and {seconds}s with {shape} ...")
             result = subprocess.run(
                 [sys.executable, "-m", "tooling.benchmark.loadgen"],
                 input=json.dumps(plan),
@@ -121,6 +191,8 @@ class Command(BaseCommand):
                 check=True,
             )
             sampler.stop.set()
+            sessions.stop.set()
+            sessions.join(10)
             summary = json.loads(result.stdout)
         finally:
             for process in processes:
@@ -150,6 +222,10 @@ class Command(BaseCommand):
             "web_rss_mb_first": round(memory[0], 1) if memory else None,
             "web_rss_mb_last": round(memory[-1], 1) if memory else None,
             "web_rss_mb_peak": round(max(memory), 1) if memory else None,
+            "db_sessions_peak": max(sessions.counts, default=None),
+            "db_session_private_mb_mean": (
+                round(sum(sessions.private_mb) / len(sessions.private_mb), 1) if sessions.private_mb else None
+            ),
             **check,
         }
         passed = report["errors"] == 0 and check["activity_lost"] == 0 and check["double_counted"] == 0
@@ -220,7 +296,7 @@ class Command(BaseCommand):
             "runs_expected": expected_runs,
         }
 
-    def _start_stack(self, port: int) -> list[subprocess.Popen]:
+    def _start_stack(self, port: int, *, worker_nice: int) -> list[subprocess.Popen]:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "orgdash.settings.production",
@@ -242,26 +318,32 @@ class Command(BaseCommand):
         )
         python = sys.executable
         commands = [
+            # The production settings of orgdash/gunicorn.conf.py (workers, threads, preload).
             [
                 python,
                 "-m",
                 "gunicorn",
-                "orgdash.wsgi:application",
+                "--config",
+                "orgdash/gunicorn.conf.py",
                 "--bind",
                 f"127.0.0.1:{port}",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                "2",
-                "--threads",
-                "8",
-                # The application (every URLconf, see orgdash/wsgi.py) is loaded once, before the
-                # workers fork, rather than by each worker at once on a machine with few cores.
-                "--preload",
                 "--log-level",
                 "warning",
             ],
-            [python, "-m", "celery", "-A", "orgdash", "worker", "--loglevel=WARNING", "--concurrency=1"],
+            # With --worker-nice, the aggregates' refresh yields the CPU to requests (its database session does not).
+            [
+                "nice",
+                "-n",
+                str(worker_nice),
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "orgdash",
+                "worker",
+                "--loglevel=WARNING",
+                "--concurrency=1",
+            ],
             [
                 python,
                 "-m",
