@@ -11,7 +11,9 @@ bind = os.environ.get("ORGDASH_BIND", f"127.0.0.1:{os.environ.get('ORGDASH_PORT'
 # which another thread uses. Every thread holds its own database session. Over 1,000 orgs, 4 or 2
 # threads a worker (fewer, warmer sessions) measured no faster than 8, and 2 blocked behind slow
 # requests (docs/scaling.md).
-workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
+# The cores this process may run on (not the host's, in a container pinned to a few). Budget the
+# database sessions: instances * workers * threads, plus Celery, under PostgreSQL's max_connections.
+workers = int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
 worker_class = "gthread"
 threads = int(os.environ.get("ORGDASH_WEB_THREADS", 8))
 

@@ -29,7 +29,15 @@ from django_tenants.utils import get_public_schema_name, tenant_context
 
 from accounts.audit_services import audit_record
 from accounts.models import AuditAction, AuditEvent, Invite, Membership, Role, SystemActor
-from activity.models import ActivityDay, ActivityDirtyDay, ActivityKind, Run
+from activity.models import (
+    ActivityDay,
+    ActivityDirtyDay,
+    ActivityKind,
+    MemberFirstDays,
+    MemberPeriodDays,
+    PeriodLeaders,
+    Run,
+)
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -280,8 +288,9 @@ def delete_seeded(slug: str) -> int:
             f"INSERT INTO {_table(ActivityDirtyDay)} (day) SELECT DISTINCT day FROM {_table(ActivityDay)} "
             "WHERE membership_id IN (SELECT id FROM seed_old) ON CONFLICT (day) DO NOTHING"
         )
-        for model, column in ((ActivityDay, "membership_id"), (Invite, "membership_id")):
-            cursor.execute(f"DELETE FROM {_table(model)} WHERE {column} IN (SELECT id FROM seed_old)")
+        # The aggregates' member rows too: the memberships go by raw SQL, past Django's cascade.
+        for model in (ActivityDay, MemberFirstDays, MemberPeriodDays, PeriodLeaders, Invite):
+            cursor.execute(f"DELETE FROM {_table(model)} WHERE membership_id IN (SELECT id FROM seed_old)")
         cursor.execute(f"DELETE FROM {_table(Run)} WHERE created_by_id IN (SELECT id FROM seed_old)")
         cursor.execute(
             f"DELETE FROM {_table(Membership.api_keys.field.model)} WHERE membership_id IN (SELECT id FROM seed_old)"

@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role
 from accounts.selectors import membership_status_counts
-from activity.models import ActivityDay, ActivityDirtyDay
+from activity.aggregates import refresh_activity
+from activity.models import ActivityDay, ActivityDirtyDay, MemberFirstDays, MemberPeriodDays, PeriodLeaders
+from activity.selectors import top_users
 from tests.factories import make_member
 from tooling import demo
 
@@ -187,3 +189,25 @@ def test_bad_arguments_are_refused(db):
         seed(users=0)
     with pytest.raises(CommandError, match="ISO 8601"):
         seed(as_of="last tuesday")
+
+
+def test_reset_after_a_refresh_removes_the_seeded_people_from_the_aggregates(acme):
+    """The aggregates keep rows per member (first days, leaderboards): a reset must take them along,
+    and the next refresh must count only the people who are left."""
+    seed(users=40, days=60, seed=3, as_of=AS_OF)
+    today = dt.date.fromisoformat(AS_OF[:10])
+    connection.set_tenant(acme)
+    refresh_activity(full=True, today=today)
+    seeded_before = set(seeded(Membership.objects.all()).values_list("pk", flat=True))
+    assert PeriodLeaders.objects.filter(membership_id__in=seeded_before).exists()
+    connection.set_schema_to_public()
+
+    out, _ = seed(users=40, days=60, seed=4, as_of=AS_OF, reset=True)
+    assert "replaced 40" in out
+    connection.set_tenant(acme)
+    for model in (MemberFirstDays, MemberPeriodDays, PeriodLeaders):
+        assert not model.objects.filter(membership_id__in=seeded_before).exists(), model.__name__
+    refresh_activity(today=today)
+    leaders = set(PeriodLeaders.objects.values_list("membership_id", flat=True))
+    assert leaders and leaders <= set(Membership.objects.values_list("pk", flat=True))
+    assert not {row["user"]["id"] for row in top_users(period="all", limit=10).results} & seeded_before

@@ -303,6 +303,9 @@ class Command(BaseCommand):
             "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(64),
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "ORGDASH_PORT": str(port),
+            # No spare org schemas: their refill is DDL in the one worker, off the path measured here
+            # (benchmark_orgs measures it), and would be left behind in the database.
+            "ORGDASH_SPARE_SCHEMAS": "0",
         }
         # The stack uses this process's database and Redis (its de-duplication keys must describe
         # the same database the check reads).
