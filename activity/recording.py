@@ -64,8 +64,7 @@ class _Known:
 
 class ActivityRecorder:
     def __init__(self) -> None:
-        self._client: redis.Redis | None = None
-        self._client_url: str | None = None
+        self._client: tuple[str, redis.Redis] | None = None  # (REDIS_URL, its client), replaced whole
         self._redis_down_until = 0.0
         self._outage_logged = False
         self._known: dict[tuple[str, int], _Known] = {}
@@ -155,17 +154,23 @@ class ActivityRecorder:
             self._redis_unreachable(exc)
 
     def _redis(self) -> redis.Redis:
+        """The process's one client, made by the first thread that needs it. Its pool belongs to
+        the recorder, not to the client: a client left behind (``REDIS_URL`` changed) must not
+        close connections that another thread is in the middle of using."""
         url = settings.REDIS_URL
-        if self._client is None or self._client_url != url:
-            with self._lock:
-                self._client = redis.Redis.from_url(
+        current = self._client
+        if current is not None and current[0] == url:
+            return current[1]
+        with self._lock:
+            if self._client is None or self._client[0] != url:
+                pool = redis.ConnectionPool.from_url(
                     url,
                     socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
                     socket_timeout=REDIS_TIMEOUT_SECONDS,
                     retry=Retry(NoBackoff(), 0),  # fail fast; the database path takes over
                 )
-                self._client_url = url
-        return self._client
+                self._client = (url, redis.Redis(connection_pool=pool))
+            return self._client[1]
 
     def _redis_unreachable(self, exc: Exception) -> None:
         self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
