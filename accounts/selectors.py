@@ -31,7 +31,7 @@ from accounts.models import (
     ordering_key,
 )
 from orgdash.core.models import User
-from orgdash.core.prepared import prepared_statements_cursor
+from orgdash.core.prepared import prepared_fetchone
 
 INACTIVE_AFTER = relativedelta(months=6)
 DEFAULT_ORDERING = "-last_active"
@@ -400,9 +400,7 @@ def live_api_key(*, key_hash: str) -> ApiKey | None:
     Every API-key request runs this: the statement is written once per process, as the ORM spent
     about 1 ms of CPU building it on each call, and prepared once per connection, as PostgreSQL
     spent ≈ 0.2 ms planning it on each call, several times what it takes to run."""
-    with prepared_statements_cursor() as cursor:
-        cursor.execute(_live_api_key_sql(), [key_hash])
-        row = cursor.fetchone()
+    row = prepared_fetchone(_live_api_key_sql(), [key_hash])
     if row is None:
         return None
     key_names, member_names, user_names = _attnames(ApiKey), _attnames(Membership), _attnames(User)

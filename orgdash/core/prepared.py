@@ -5,14 +5,23 @@ For a statement most requests run, planning can cost several times its execution
 lookup (three tables, one with 21 indexes) takes ≈ 0.25 ms unprepared and ≈ 0.03 ms prepared.
 A prepared statement lives as long as its connection (``CONN_MAX_AGE``), and PostgreSQL parses it
 again when the session's ``search_path`` (another org) or the tables it reads have changed since
-its last use, so one connection serves every org correctly. Like any prepared statement it needs
-a connection pooler in session mode (or one that tracks them), as ``search_path`` already does.
+its last use, so one connection serves every org correctly; a statement whose columns changed
+type under it is prepared again on a new connection (``prepared_fetchone``). Like any prepared
+statement it needs a connection pooler in session mode (or one that tracks them), as
+``search_path`` already does.
 """
 
+import logging
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import NotSupportedError, connection
 from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
+
+logger = logging.getLogger(__name__)
+
+# PostgreSQL's refusal of a prepared statement whose result columns changed type since it was
+# prepared (a migration altered a column it reads). It persists for the session's life.
+PLAN_CHANGED = "cached plan must not change result type"
 
 
 class _PreparingCursor(ServerBindingCursor):
@@ -42,3 +51,25 @@ def prepared_statements_cursor():
     wrapped = _PreparedDebugWrapper(cursor, connection) if connection.queries_logged else connection.make_cursor(cursor)
     with wrapped:
         yield wrapped
+
+
+def prepared_fetchone(sql: str, params) -> tuple | None:
+    """The first row of ``sql`` run as a prepared statement. When a migration has changed the type
+    of a column the statement reads (``migrate_schemas`` alters one org after another while the web
+    tier serves), this session's statement fails until the session forgets it: outside a
+    transaction the connection is closed and the statement prepared again on a new one, so the
+    request is answered; inside one the error stands, as the transaction is lost anyway."""
+    try:
+        return _fetchone_prepared(sql, params)
+    except NotSupportedError as exc:
+        if PLAN_CHANGED not in str(exc) or connection.in_atomic_block:
+            raise
+    logger.warning("a prepared statement's columns changed type; preparing it again on a new connection")
+    connection.close()
+    return _fetchone_prepared(sql, params)
+
+
+def _fetchone_prepared(sql: str, params) -> tuple | None:
+    with prepared_statements_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
