@@ -169,7 +169,9 @@ class ActivityRecorder:
                     socket_timeout=REDIS_TIMEOUT_SECONDS,
                     retry=Retry(NoBackoff(), 0),  # fail fast; the database path takes over
                 )
-                self._client = (url, redis.Redis(connection_pool=pool))
+                previous, self._client = self._client, (url, redis.Redis(connection_pool=pool))
+                if previous is not None:  # its idle connections; one in use stays with its thread
+                    previous[1].connection_pool.disconnect(inuse_connections=False)
             return self._client[1]
 
     def _redis_unreachable(self, exc: Exception) -> None:

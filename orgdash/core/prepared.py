@@ -12,16 +12,21 @@ statement it needs a connection pooler in session mode (or one that tracks them)
 """
 
 import logging
+import time
 from contextlib import contextmanager
 
+import psycopg
 from django.db import NotSupportedError, connection
 from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
 
 logger = logging.getLogger(__name__)
 
-# PostgreSQL's refusal of a prepared statement whose result columns changed type since it was
-# prepared (a migration altered a column it reads). It persists for the session's life.
-PLAN_CHANGED = "cached plan must not change result type"
+# Where PostgreSQL refuses a prepared statement whose result columns changed type since it was
+# prepared (a migration altered a column it reads), which persists for the session's life. Its
+# message ("cached plan must not change result type") is translated with lc_messages; this is not.
+PLAN_CHANGED_SOURCE = "RevalidateCachedQuery"
+PLAN_CHANGED_WARNING_SECONDS = 60.0
+_plan_changed_warned_at: float | None = None
 
 
 class _PreparingCursor(ServerBindingCursor):
@@ -62,11 +67,26 @@ def prepared_fetchone(sql: str, params) -> tuple | None:
     try:
         return _fetchone_prepared(sql, params)
     except NotSupportedError as exc:
-        if PLAN_CHANGED not in str(exc) or connection.in_atomic_block:
+        if not _plan_changed(exc) or connection.in_atomic_block:
             raise
-    logger.warning("a prepared statement's columns changed type; preparing it again on a new connection")
+    _warn_plan_changed()
     connection.close()
     return _fetchone_prepared(sql, params)
+
+
+def _plan_changed(exc: NotSupportedError) -> bool:
+    cause = exc.__cause__
+    return isinstance(cause, psycopg.errors.FeatureNotSupported) and cause.diag.source_function == PLAN_CHANGED_SOURCE
+
+
+def _warn_plan_changed() -> None:
+    """Once a minute at most: while a migration goes through the orgs, a connection serving both
+    migrated and unmigrated ones meets this at each switch."""
+    global _plan_changed_warned_at
+    now = time.monotonic()
+    if _plan_changed_warned_at is None or now - _plan_changed_warned_at >= PLAN_CHANGED_WARNING_SECONDS:
+        _plan_changed_warned_at = now
+        logger.warning("a prepared statement's columns changed type (a migration); preparing it on a new connection")
 
 
 def _fetchone_prepared(sql: str, params) -> tuple | None:

@@ -10,12 +10,13 @@ import random
 
 import pytest
 from dateutil.relativedelta import relativedelta
+from django.db import connection
 from django.db.models import Min
 
 from accounts.models import Membership
-from activity.aggregates import organization_created_day
 from activity.models import ActivityDay, ActivityKind
-from activity.periods import PERIODS, period_window
+from activity.periods import PERIODS
+from orgdash.core.models import Organization
 from tests.clock import Clock
 from tests.factories import make_member, make_pending_invite
 
@@ -24,22 +25,31 @@ ALL_MASKS = range(1, 1 << len(KINDS))
 NOBODY = 987_654_321
 
 
+def created_day() -> dt.date:
+    return Organization.objects.get(schema_name=connection.schema_name).created_at.astimezone(dt.UTC).date()
+
+
+def window_start(period: str, today: dt.date) -> dt.date:
+    """API.md's "Periods", read literally."""
+    if period == "30d":
+        return today - dt.timedelta(days=29)
+    if period in ("3m", "6m", "12m"):
+        return today - relativedelta(months=int(period[:-1])) + dt.timedelta(days=1)
+    first_activity = ActivityDay.objects.aggregate(first=Min("day"))["first"]
+    return min(day for day in (first_activity, created_day()) if day is not None)
+
+
 def reference(membership_id: int, period: str, today: dt.date) -> dict | None:
     """The answer as API.md describes it, or None for a 404."""
     if not Membership.objects.filter(pk=membership_id).exists():
         return None
-    first_day = ActivityDay.objects.aggregate(first=Min("day"))["first"]
-    window = period_window(period, today=today, first_activity_day=first_day, created_day=organization_created_day())
-    rows = list(
-        ActivityDay.objects.filter(membership_id=membership_id, day__gte=window.start, day__lte=window.end).order_by(
-            "day"
-        )
-    )
+    start = window_start(period, today)
+    rows = list(ActivityDay.objects.filter(membership_id=membership_id, day__gte=start, day__lte=today).order_by("day"))
     return {
         "user": membership_id,
         "period": period,
-        "start": window.start.isoformat(),
-        "end": window.end.isoformat(),
+        "start": start.isoformat(),
+        "end": today.isoformat(),
         "days_active": len(rows),
         "by_kind": {label: sum(1 for row in rows if row.kinds & bit) for label, bit in KINDS},
         "days": [
@@ -67,13 +77,14 @@ def people(in_acme, monkeypatch):
     clock = Clock(monkeypatch, dt.datetime(2026, 3, 31, 12, tzinfo=dt.UTC))
     today = clock.now.date()
     rng = random.Random(20260331)
-    window_edges = set()
-    for period in PERIODS:
-        start = period_window(period, today=today, first_activity_day=None, created_day=today).start
+    first_day = today - dt.timedelta(days=900)  # before the org was made: where "all" starts
+    window_edges = {first_day, first_day + dt.timedelta(days=1)}
+    for period in (period for period in PERIODS if period != "all"):
+        start = window_start(period, today)
         window_edges |= {start - dt.timedelta(days=1), start, start + dt.timedelta(days=1)}
     busy = make_member()
-    # The org's first day (before the org was made), every mask, each window's edges, and today.
-    busy_days = {today - dt.timedelta(days=900): ActivityKind.LOGIN, today: ActivityKind.PAGE_VIEW}
+    # The org's first day, every mask, each window's edges, and today.
+    busy_days = {first_day: ActivityKind.LOGIN, today: ActivityKind.PAGE_VIEW}
     for index, mask in enumerate(ALL_MASKS):
         busy_days[today - dt.timedelta(days=1 + index * 23)] = mask
     for day in window_edges:
@@ -81,8 +92,11 @@ def people(in_acme, monkeypatch):
     for _ in range(300):
         busy_days.setdefault(today - dt.timedelta(days=rng.randrange(900)), rng.choice(ALL_MASKS))
     lay_out(busy, busy_days)
-    ahead = make_member()  # a day row after today (another machine's clock) is in no window
+    # Day rows after today (another machine's clock) are in no window.
+    ahead = make_member()
     lay_out(ahead, {today - dt.timedelta(days=2): ActivityKind.API, today + dt.timedelta(days=1): ActivityKind.SDK})
+    only_ahead = make_member()
+    lay_out(only_ahead, {today + dt.timedelta(days=1): ActivityKind.LOGIN})
     one_day = make_member()
     lay_out(one_day, {today - relativedelta(months=6): ActivityKind.RUN_LOGGED})
     gone = make_member(state=Membership.State.DEACTIVATED)
@@ -90,6 +104,7 @@ def people(in_acme, monkeypatch):
     return today, {
         "busy": busy.pk,
         "a day after today": ahead.pk,
+        "only days after today": only_ahead.pk,
         "one day six months ago": one_day.pk,
         "deactivated": gone.pk,
         "no days": make_member().pk,
@@ -120,4 +135,4 @@ def test_the_busy_person_covers_what_the_comparison_needs(people):
     assert {row.kinds for row in busy} >= set(ALL_MASKS)
     assert busy.filter(day__lt=today - relativedelta(months=12)).count() > 50
     assert busy.aggregate(first=Min("day"))["first"] == ActivityDay.objects.aggregate(first=Min("day"))["first"]
-    assert busy.aggregate(first=Min("day"))["first"] < organization_created_day()
+    assert busy.aggregate(first=Min("day"))["first"] < created_day()
