@@ -45,6 +45,7 @@ class SkipReason:
     ALREADY_ACTIVE = "Not deactivated."
     SAME_ROLE = "Already has this role."
     NOT_AN_INVITE = "Not a pending invite."
+    YOURSELF = "This is you: change your own access from your own row, where it is confirmed on its own."
 
 
 @dataclass
@@ -140,6 +141,8 @@ def _bulk_deactivate(*, memberships, result, actor, ip_address, **_) -> list[Mem
             result.skip(membership.pk, SkipReason.ALREADY_DEACTIVATED)
         elif membership.is_admin and admins_left <= 1:
             result.skip(membership.pk, SkipReason.LAST_ADMIN)
+        elif _is_actor(membership.pk, actor):  # one click among many must not lock the actor out
+            result.skip(membership.pk, SkipReason.YOURSELF)
         else:
             admins_left -= membership.is_admin
             changing.append(membership)
@@ -183,6 +186,8 @@ def _bulk_set_role(*, memberships, result, role, actor, ip_address) -> list[Memb
             result.skip(membership.pk, SkipReason.SAME_ROLE)
         elif role != Role.ADMIN and membership.is_admin and admins_left <= 1:
             result.skip(membership.pk, SkipReason.LAST_ADMIN)
+        elif _is_actor(membership.pk, actor):  # only an admin acts, so this is stepping down
+            result.skip(membership.pk, SkipReason.YOURSELF)
         else:
             admins_left -= role != Role.ADMIN and membership.is_admin
             by_previous.setdefault(membership.role, []).append(membership)

@@ -114,6 +114,30 @@ def test_bulk_deactivate_skips_the_last_admin_an_invite_and_unknown_ids(in_acme,
     assert Client(HTTP_HOST=host_of("acme")).get("/api/v1/api-keys/", **bearer(secret)).status_code == 401
 
 
+def test_bulk_never_deactivates_or_demotes_the_person_acting(in_acme, admin_client):
+    """Other admins remain, so the last-admin rule keeps nobody: the caller is still skipped, in
+    both actions that would take their access away, and stays signed in."""
+    actor = Membership.objects.get(email="admin@acme.test")
+    another_admin, member = make_member(role=Role.ADMIN), make_member()
+
+    demote = _post(admin_client, BULK, {"action": "set_role", "ids": [actor.pk, member.pk], "role": "viewer"}).json()
+    deactivate = _post(admin_client, BULK, {"action": "deactivate", "ids": [member.pk, actor.pk]}).json()
+
+    assert demote == {"done": [member.pk], "skipped": [{"id": actor.pk, "reason": SkipReason.YOURSELF}]}
+    assert deactivate == {"done": [member.pk], "skipped": [{"id": actor.pk, "reason": SkipReason.YOURSELF}]}
+    actor.refresh_from_db()
+    assert (actor.state, actor.role) == ("joined", Role.ADMIN)
+    assert not AuditEvent.objects.filter(target_membership=actor, action__startswith="membership.").exists()
+    assert admin_client.get("/api/v1/me/").status_code == 200
+    # The rule is about who acts: another admin's bulk deactivates them.
+    _, other_secret = api_key_create(membership=another_admin, label="script")
+    connection.set_schema_to_public()
+    by_other = _post(
+        Client(HTTP_HOST=host_of("acme")), BULK, {"action": "deactivate", "ids": [actor.pk]}, **bearer(other_secret)
+    )
+    assert by_other.json() == {"done": [actor.pk], "skipped": []}
+
+
 def test_bulk_is_idempotent(in_acme, admin_client):
     people = [make_member() for _ in range(2)]
     ids = [m.pk for m in people]

@@ -14,28 +14,59 @@ import { filterQuery } from "./url-state.js";
 const BULK_CHUNK = 1000; // POST users/bulk/ takes at most 1,000 ids
 const ALL_PAGE_SIZE = 500; // the list's largest page
 
+// Why a selected person is left as they are, as the server decides: `skip(person, role)` is null
+// for someone the action changes. The caller is never deactivated or demoted in bulk (only from
+// their own row, where it is confirmed on its own); `keepsAdmin`: the last active admin is kept.
 const BULK_TEXT = {
   deactivate: {
     verb: "Deactivate",
     done: "Deactivated",
-    applies: (u) => u.status === "active" || u.status === "inactive",
+    skip: (u) =>
+      u.status === "invite_pending"
+        ? "pending invite"
+        : u.status === "deactivated"
+          ? "already deactivated"
+          : isMe(u)
+            ? ME
+            : null,
+    keepsAdmin: true,
     note: "They are signed out at once and their API keys stop working.",
   },
-  reactivate: { verb: "Reactivate", done: "Reactivated", applies: (u) => u.status === "deactivated", note: "" },
-  set_role: { verb: "Change the role of", done: "Changed the role of", applies: () => true, note: "" },
+  reactivate: {
+    verb: "Reactivate",
+    done: "Reactivated",
+    skip: (u) => (u.status === "deactivated" ? null : u.status === "invite_pending" ? "pending invite" : "not deactivated"),
+    note: "",
+  },
+  set_role: {
+    verb: "Change the role of",
+    done: "Changed the role of",
+    skip: (u, role) =>
+      u.role === role ? `already ${ROLE_LABELS[role].toLowerCase()}` : isMe(u) ? ME : null,
+    keepsAdmin: true,
+    note: "",
+  },
   resend_invite: {
     verb: "Resend invites to",
     done: "Sent new invites to",
-    applies: (u) => u.status === "invite_pending",
+    skip: (u) => (u.status === "invite_pending" ? null : "not a pending invite"),
     note: "Each gets a new link; the old links stop working.",
   },
   cancel_invite: {
     verb: "Cancel the invites of",
     done: "Cancelled the invites of",
-    applies: (u) => u.status === "invite_pending",
+    skip: (u) => (u.status === "invite_pending" ? null : "not a pending invite"),
     note: "Their invite links stop working at once.",
   },
 };
+const ME = "you (change your own access from your own row)";
+
+/** "2 already deactivated, you (…)": the reasons of the people skipped, counted. */
+function skippedSummary(reasons) {
+  const counts = new Map();
+  for (const reason of reasons) counts.set(reason, (counts.get(reason) || 0) + 1);
+  return [...counts].map(([reason, count]) => (reason === ME ? ME : `${formatNumber(count)} ${reason}`)).join(", ");
+}
 
 /** Every person under `query` (the list's filters), 500 a page. */
 async function fetchAll(query) {
@@ -89,22 +120,25 @@ function showBulkResult(action, done, skipped, byId, role) {
 async function runBulk(action, people, { role } = {}) {
   const text = BULK_TEXT[action];
   const chosen = [...people];
-  const applicable = chosen.filter((u) => text.applies(u) && !(action === "set_role" && u.role === role));
-  const others = chosen.length - applicable.length;
+  const reasons = chosen.map((u) => text.skip(u, role)).filter(Boolean);
+  const applicable = chosen.filter((u) => !text.skip(u, role));
   const target = action === "set_role" ? ` to ${ROLE_LABELS[role].toLowerCase()}` : "";
   if (!applicable.length) {
-    toast(`${text.verb} ${plural(chosen.length, "person", "people")}${target}: nobody selected can be changed so.`, {
-      error: true,
-    });
+    toast(
+      `${text.verb} ${plural(chosen.length, "person", "people")}${target}: nobody selected can be changed so ` +
+        `(${skippedSummary(reasons)}).`,
+      { error: true },
+    );
     return;
   }
   const sure = await confirmAction({
     title: `${text.verb} ${plural(applicable.length, "person", "people")}${target}?`,
     text:
       `${plural(chosen.length, "person is", "people are")} selected: ${formatNumber(applicable.length)} will change` +
-      (others ? `, ${formatNumber(others)} will be skipped (their state does not allow it)` : "") +
-      ". The last active admin is always kept. " +
-      text.note,
+      (reasons.length ? `, ${formatNumber(reasons.length)} will be skipped (${skippedSummary(reasons)})` : "") +
+      "." +
+      (text.keepsAdmin ? " The last active admin is always kept." : "") +
+      (text.note ? ` ${text.note}` : ""),
     ok: `${text.verb.split(" ")[0]} ${formatNumber(applicable.length)}`,
     cancel: "Go back",
     danger: action === "deactivate" || action === "cancel_invite" || action === "set_role",
@@ -129,7 +163,6 @@ async function runBulk(action, people, { role } = {}) {
   clearSelection();
   loadList();
   loadCounts();
-  if (action === "deactivate" && done.some((id) => isMe(byId.get(id) || {}))) window.location.reload();
 }
 
 export function wireBulk() {
