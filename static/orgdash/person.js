@@ -89,6 +89,8 @@ function hideTip() {
 
 function wireCalendar(grid, cells) {
   const byDate = new Map(cells.map((cell) => [cell.dataset.date, cell]));
+  // The grid runs by week (columns) and weekday (rows); Home and End go to its first and last day.
+  const days = [...byDate.keys()].sort();
   grid.addEventListener("mouseover", (event) => {
     const cell = event.target.closest(".cal-day[data-date]");
     if (cell) showTip(cell);
@@ -108,9 +110,9 @@ function wireCalendar(grid, cells) {
       const date = new Date(parseDay(cell.dataset.date).getTime() + steps[event.key] * DAY_MS);
       target = byDate.get(isoDay(date));
     } else if (event.key === "Home") {
-      target = cells[0];
+      target = byDate.get(days[0]);
     } else if (event.key === "End") {
-      target = cells[cells.length - 1];
+      target = byDate.get(days[days.length - 1]);
     } else if (event.key === "Escape") {
       hideTip();
       return;

@@ -82,6 +82,11 @@ def test_open_a_person_from_the_list_and_see_their_calendar_match_the_api(admin_
     expect(page.locator("#calendar-tip")).to_contain_text("Log-in, Runs logged, API")
     page.keyboard.press("ArrowDown")
     expect(page.locator("#calendar-tip")).to_contain_text("no activity")
+    # End and Home: the calendar's last day (today) and first, whatever their weekday.
+    page.keyboard.press("End")
+    expect(page.locator(f".cal-day[data-date='{api['end']}']")).to_be_focused()
+    page.keyboard.press("Home")
+    expect(page.locator(f".cal-day[data-date='{api['start']}']")).to_be_focused()
 
     # Activity by kind and the text alternative say the same.
     expect(page.locator("#kinds li[data-kind='login']")).to_contain_text("2 days")
