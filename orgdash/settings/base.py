@@ -134,6 +134,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Only the statements orgdash.core.prepared runs are prepared: Django's own cursors bind their
 # parameters on the client and are never prepared, whatever this says.
 DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+# PostgreSQL 12-18 JIT-compile a statement whose estimated cost passes jit_above_cost where the
+# server has LLVM (19 turns it off by default). Every statement here is short, and an org's tables
+# have no statistics until autovacuum analyses them, so the planner over-estimates: a 0.3 ms chart
+# read spent 50-100 ms compiling. Behind PgBouncer, add `options` to ignore_startup_parameters and
+# set jit = off on the role instead (ALTER ROLE ... SET jit = off).
+_connection_options = DATABASES["default"]["OPTIONS"]
+_connection_options["options"] = f"{_connection_options.get('options', '')} -c jit=off".strip()
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env(
     "DJANGO_TEST_DATABASE_NAME", default="test_" + DATABASES["default"]["NAME"]
 )

@@ -5,7 +5,6 @@ aggregates, writes its own, refreshes with a frozen ``today`` and compares every
 """
 
 import datetime as dt
-import os
 import threading
 from collections import defaultdict
 
@@ -46,11 +45,8 @@ days = st.one_of(st.sampled_from(SPECIAL_DAYS), st.dates(min_value=FIRST_DAY, ma
 todays = st.one_of(st.sampled_from(SPECIAL_DAYS), st.dates(min_value=D(2023, 1, 1), max_value=D(2025, 6, 30)))
 activity = st.sets(st.tuples(st.integers(0, MEMBERS - 1), days), max_size=60)
 
-# ORGDASH_AGGREGATE_EXAMPLES: fewer examples for CI's second database configuration (.ci/run).
 HYPOTHESIS = settings(
-    max_examples=int(os.environ.get("ORGDASH_AGGREGATE_EXAMPLES", "60")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 
 

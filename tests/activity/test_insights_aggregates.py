@@ -8,7 +8,6 @@ compares every period, kind and interval.
 """
 
 import datetime as dt
-import os
 from collections import defaultdict
 from fractions import Fraction
 
@@ -53,11 +52,8 @@ todays = st.one_of(st.sampled_from(SPECIAL_DAYS), st.dates(min_value=D(2020, 1, 
 kinds = st.integers(1, 31)
 activity = st.lists(st.tuples(st.integers(0, MEMBERS - 1), days, kinds), max_size=50)
 
-# ORGDASH_AGGREGATE_EXAMPLES: fewer examples for CI's second database configuration (.ci/run).
 HYPOTHESIS = settings(
-    max_examples=int(os.environ.get("ORGDASH_AGGREGATE_EXAMPLES", "40")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 
 
