@@ -16,7 +16,7 @@ def test_django_sessions_run_without_jit(db):
 
 
 def test_sessions_opened_from_djangos_parameters_run_without_jit(db):
-    # As the benchmark, the load test and the ingestion's COPY sessions open theirs.
+    # As the benchmark opens its raw session for the references.
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
