@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, audit_action_label
 
 # Rows per page of the trail, in the API and on the Audit log tab.
 AUDIT_PAGE_SIZE = 50
@@ -35,14 +35,15 @@ def audit_event_list(
         events = events.filter(target_repr__icontains=target)
     if since is not None:
         events = events.filter(created_at__gte=_start_of_day(since))
-    if until is not None:
+    if until is not None and until < dt.date.max:  # the calendar's last day has no day after it: no bound
         events = events.filter(created_at__lt=_start_of_day(until + dt.timedelta(days=1)))
     return events.order_by("-created_at", "-id")
 
 
-def audit_actions() -> list[str]:
-    """The distinct actions recorded in this org, for the page's filter."""
-    return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
+def audit_actions() -> list[tuple[str, str]]:
+    """The distinct actions recorded in this org and their readable names, for the page's filter."""
+    codes = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
+    return sorted(((code, audit_action_label(code)) for code in codes), key=lambda pair: pair[1])
 
 
 def audit_event_rows(events: QuerySet[AuditEvent], *, chunk_size: int = 2000) -> Iterator[AuditEvent]:

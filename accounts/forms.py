@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib.auth import authenticate, get_user_model
-from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 
 DEACTIVATED_MESSAGE = "Your access to this organization has been deactivated. Ask one of its admins to reactivate you."
 INVALID_MESSAGE = "That e-mail and password do not match an account of this organization."
@@ -116,3 +116,12 @@ class ApiKeyForm(forms.Form):
         help_text="What the key is for, e.g. “laptop” or “nightly training job”.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+
+
+class ProfilePasswordForm(PasswordChangeForm):
+    """Django's, without its autofocus: the profile page holds several forms, and the browser would
+    jump past the others (and past a new key's secret) to this one on every load."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)

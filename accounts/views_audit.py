@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from accounts.audit_selectors import AUDIT_PAGE_SIZE, audit_actions
 from accounts.decorators import org_admin_required
+from accounts.models import AUDIT_ACTION_LABELS
 
 
 @org_admin_required
@@ -12,5 +13,6 @@ def audit_tab(request):
         "active_tab": "audit",
         "page_size": AUDIT_PAGE_SIZE,
         "actions": audit_actions(),
+        "action_labels": {str(code): label for code, label in AUDIT_ACTION_LABELS.items()},
     }
     return render(request, "dashboard/audit.html", context)

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -12,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from accounts import people_selectors, people_services, selectors, services
 from accounts.auth import is_org_admin, membership_of
 from accounts.decorators import org_admin_required
-from accounts.forms import ApiKeyForm, ProfileForm
+from accounts.forms import ApiKeyForm, ProfileForm, ProfilePasswordForm
 from accounts.models import ApiKey, Role, Status
 from orgdash.core.client_address import client_ip
 from orgdash.errors import InvalidInput
@@ -55,7 +54,7 @@ def _profile_context(request, **forms) -> dict:
         "api_keys": selectors.api_keys_of(membership=membership) if membership is not None else [],
         "profile_form": forms.get("profile_form")
         or ProfileForm(initial={"name": request.user.name, "username": request.user.username}),
-        "password_form": forms.get("password_form") or PasswordChangeForm(request.user),
+        "password_form": forms.get("password_form") or ProfilePasswordForm(request.user),
         "key_form": forms.get("key_form") or ApiKeyForm(),
         # A new key's secret, shown on the first page after its creation and never again.
         "new_key": request.session.pop(NEW_KEY_SESSION_KEY, None) if request.method == "GET" else None,
@@ -93,7 +92,7 @@ def profile_page(request):
                 return redirect("profile")
         return render(request, "accounts/profile.html", _profile_context(request, profile_form=form), status=400)
     if form_name == "password":
-        form = PasswordChangeForm(request.user, request.POST)
+        form = ProfilePasswordForm(request.user, request.POST)
         if form.is_valid():
             people_services.password_change(
                 user=request.user, password=form.cleaned_data["new_password1"], ip_address=ip

@@ -5,6 +5,8 @@ import { formatTimestamp } from "./lib/format.js";
 
 const FILTERS = ["action", "actor", "target", "since", "until"];
 const app = document.getElementById("audit-app");
+// Readable names of the stored action codes; the code itself stays in the badge's title.
+const ACTION_LABELS = JSON.parse(document.getElementById("audit-action-labels")?.textContent || "{}");
 
 function cell(text, className) {
   const td = document.createElement("td");
@@ -18,7 +20,8 @@ function eventRow(event) {
   const action = cell("");
   const badge = document.createElement("span");
   badge.className = "audit-action";
-  badge.textContent = event.action;
+  badge.textContent = ACTION_LABELS[event.action] || event.action;
+  badge.title = event.action;
   action.appendChild(badge);
   tr.append(
     cell(formatTimestamp(event.time), "audit-time"),

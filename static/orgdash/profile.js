@@ -17,6 +17,9 @@ document.querySelectorAll(".revoke-form").forEach((form) => {
   });
 });
 
+// The secret is shown once, below the profile and password forms: bring it into view (phones).
+document.getElementById("new-key")?.focus();
+
 const copy = document.getElementById("copy-key");
 if (copy) {
   copy.addEventListener("click", async () => {

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from accounts.models import ApiKey, AuditEvent, Membership
+from accounts.models import AUDIT_ACTION_LABELS, ApiKey, AuditAction, AuditEvent, Membership, audit_action_label
 from accounts.services import api_key_create, invite_create
 from orgdash.core.models import User
 from tests.conftest import PASSWORD, host_of, login
@@ -94,8 +94,34 @@ def test_person_page_shows_details_history_and_keys_never_secrets(acme, admin_cl
 
     page = admin_client.get(f"/org/dashboard/users/{person.pk}/").content.decode()
     assert "nightly job" in page and key.prefix in page and secret not in page
-    assert "api_key.create" in page  # the history
+    assert "API key created" in page and "api_key.create" not in page  # the history, in words
 
     invite_page = admin_client.get(f"/org/dashboard/users/{invited.pk}/").content.decode()
-    assert "Invite e-mail" in invite_page and "invite.create" in invite_page and "admin@acme.test" in invite_page
+    assert "Invite e-mail" in invite_page and "Invited" in invite_page and "admin@acme.test" in invite_page
+    assert "as viewer" in invite_page
     assert admin_client.get("/org/dashboard/users/987654321/").status_code == 404
+
+
+def test_every_audit_action_reads_as_words():
+    assert set(AUDIT_ACTION_LABELS) == set(AuditAction)
+    assert len(set(AUDIT_ACTION_LABELS.values())) == len(AuditAction)
+    assert audit_action_label("membership.change_role") == "Role changed"
+    assert audit_action_label("retired.action") == "retired.action"
+
+
+@pytest.mark.parametrize(
+    ("data", "details"),
+    [
+        ({"old": "member", "new": "viewer"}, "member → viewer"),
+        (
+            {"old": {"name": "Mem Ber", "username": "mb"}, "new": {"name": "Mem Ber Renamed", "username": "mb"}},
+            "name: Mem Ber → Mem Ber Renamed",
+        ),
+        ({"old": {"name": ""}, "new": {"name": "Ann", "username": "ann"}}, "name: — → Ann; username: — → ann"),
+        ({"role": "admin"}, "as admin"),
+        ({"prefix": "od_ab12"}, "key od_ab12…"),
+        ({}, ""),
+    ],
+)
+def test_history_details_say_what_changed(data, details):
+    assert AuditEvent(action="profile.update", data=data).details == details

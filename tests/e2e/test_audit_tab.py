@@ -72,7 +72,9 @@ def test_admin_reads_filters_and_pages_the_audit_log(page, live_server_port, aud
     assert rows.count() == 50
     first = rows.nth(0).locator("td")
     assert first.nth(1).inner_text() == f"auditor0@{tag}.test"
-    assert first.nth(2).inner_text() == "membership.deactivate"
+    # Actions read as words; the stored code stays in the API and the badge's title.
+    assert first.nth(2).inner_text() == "Deactivated"
+    assert first.nth(2).locator(".audit-action").get_attribute("title") == "membership.deactivate"
     # Recorded text is shown as text: the image tag in the target never becomes markup.
     assert first.nth(3).inner_text() == f"<img src=x onerror=alert(1)>0@{tag}.test"
     assert first.nth(4).inner_text() == "203.0.113.9"
