@@ -64,10 +64,11 @@ function renderCalendar(data) {
   grid.setAttribute("aria-busy", "false");
   grid.parentElement.scrollLeft = grid.parentElement.scrollWidth; // narrow screens start at the latest weeks
 
-  // One tab stop: the last active day (or the last day); arrow keys move between days.
+  // One tab stop: the latest active day (or today); arrow keys move between days. Cells run
+  // weekday by weekday, not in date order, so the day is found by its date.
   const cells = [...grid.querySelectorAll(".cal-day[data-date]")];
-  const lastActive = [...cells].reverse().find((cell) => cell.dataset.kinds);
-  (lastActive || cells[cells.length - 1]).tabIndex = 0;
+  const latest = data.days.length ? data.days[data.days.length - 1].date : data.end;
+  (grid.querySelector(`.cal-day[data-date="${latest}"]`) || grid.querySelector(`.cal-day[data-date="${data.end}"]`)).tabIndex = 0;
   wireCalendar(grid, cells);
 }
 

@@ -175,6 +175,23 @@ def test_last_active_header_sorts_by_status_and_back(admin_page, live_server_por
     expect(page).to_have_url(re.compile(r"ordering=-days_active(&|$)"))
     expect(rows(page).first.locator(".td-days")).to_have_text("30")
 
+    # The sort menu follows the headers and reaches every order, the default one included (the
+    # header sorts by status), as on a phone, where the headers are hidden.
+    sort = page.get_by_label("Sort")
+    expect(sort).to_have_value("-days_active")
+    sort.select_option(label="Last active, most recent first")
+    expect(badges(page)).to_have_text(["Active", "Deactivated", "Active", "-", "Invite pending"])
+    expect(page).not_to_have_url(re.compile(r"ordering="))
+    expect(header(page, "Last Active")).to_have_attribute("aria-sort", "descending")
+    sort.select_option(label="Name, Z to A")
+    expect(page).to_have_url(re.compile(r"ordering=-name(&|$)"))
+    expect(header(page, "Name")).to_have_attribute("aria-sort", "descending")
+    expect(rows(page).locator(".person-name")).to_have_text(
+        ["Ian Inactive", "Dee Deactivated", "Amy Active", "Ada Active"]
+    )
+    page.go_back()
+    expect(sort).to_have_value("-last_active")
+
 
 def test_tooltip_shows_added_days_and_last_active(admin_page, live_server_port, people):
     page = admin_page
@@ -491,6 +508,19 @@ def test_row_actions_change_role_resend_and_cancel_invites(admin_page, live_serv
     expect(page.locator("#users-range")).to_have_text(f"1{EN_DASH}2 of 2")
     expect(page.get_by_role("status")).to_contain_text(f"Cancelled the invite for {cancelled.email}")
     assert people.membership(cancelled.email) is None
+
+
+def test_an_admin_who_steps_down_leaves_the_dashboard_for_their_home(page, live_server_port, people):
+    lou = people.member("lou", "Lou Leaving", role=Role.ADMIN, status="active")
+    log_in(page, live_server_port, "acme", lou.email, PASSWORD)
+    open_users(page, live_server_port, f"search={people.tag}")
+    menu = _open_row_menu(page, lou.email, "Lou Leaving")
+    menu.get_by_role("menuitemradio", name="Member").click()
+    page.get_by_role("dialog", name="Make yourself member?").get_by_role("button", name="Make me member").click()
+    # No longer an admin: not a dashboard whose every next action would be refused.
+    expect(page).to_have_url(org_url("acme", live_server_port, "/"))
+    expect(page.get_by_role("heading", name=re.compile("You are signed in to"))).to_be_visible()
+    assert people.membership(lou.email).role == Role.MEMBER
 
 
 def test_refused_action_shows_why(admin_page, live_server_port, committed):

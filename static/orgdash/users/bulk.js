@@ -59,7 +59,7 @@ const BULK_TEXT = {
     note: "Their invite links stop working at once.",
   },
 };
-const ME = "you (change your own access from your own row)";
+const ME = "you (a bulk action never changes your own access)";
 
 /** "2 already deactivated, you (…)": the reasons of the people skipped, counted. */
 function skippedSummary(reasons) {
@@ -168,6 +168,8 @@ async function runBulk(action, people, { role } = {}) {
 export function wireBulk() {
   if (CAN_MANAGE && els.bulkBar) {
     trapFocus(els.bulkDialog);
+    // The selection is cleared and the bulk bar hidden by then: go on from where a new one starts.
+    els.bulkDialog.addEventListener("close", () => els.selectPage.focus());
     els.rows.addEventListener("change", (event) => {
       const box = event.target.closest(".row-select");
       if (!box) return;

@@ -19,6 +19,7 @@ export const els = {
   rows: $("users-rows"),
   search: $("users-search"),
   role: $("users-role"),
+  ordering: $("users-ordering"),
   chips: $("status-chips"),
   range: $("users-range"),
   prev: $("page-prev"),

@@ -1,5 +1,5 @@
 // The controls above the list drawn from the view state: search box, role, status chips with
-// their counts, sort headers and the export link.
+// their counts, the sort menu and headers, and the export link.
 import { formatNumber } from "../lib/format.js";
 import { API_ROOT, els, state } from "./context.js";
 import { filterQuery } from "./url-state.js";
@@ -36,6 +36,7 @@ export function renderCounts(counts) {
 export function syncControls() {
   if (els.search.value.trim() !== state.search) els.search.value = state.search;
   els.role.value = state.role;
+  els.ordering.value = state.ordering;
   renderChips();
   renderSortHeaders();
   if (els.exportLink) {

@@ -38,6 +38,12 @@ export function wireFilters() {
     reload({ push: true });
   });
 
+  els.ordering.addEventListener("change", () => {
+    state.ordering = els.ordering.value;
+    state.page = 1;
+    reload({ push: true, counts: false });
+  });
+
   els.chips.addEventListener("click", (event) => {
     const chip = event.target.closest(".chip");
     if (!chip) return;

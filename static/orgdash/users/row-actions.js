@@ -118,7 +118,9 @@ function plan(user, action, role) {
     return {
       request: () => usersApi(`users/${id}/reactivate/`, { method: "POST" }),
       done: (updated) =>
-        `Reactivated ${name}; status is now “${updated.status === "active" ? "Active" : updated.status_label}”.`,
+        updated.status === "active"
+          ? `Reactivated ${name}; they are Active again.`
+          : `Reactivated ${name}. Their status shows “${updated.status_label}”: no activity in the last six months.`,
     };
   }
   if (action === "resend") {
@@ -165,7 +167,11 @@ export async function runAction(id, action, role) {
       replaceRow(updated);
       toast(step.done(updated));
       if (action === "deactivate" && isMe(user)) {
-        window.location.reload();
+        window.location.reload(); // signed out: the log-in page
+        return;
+      }
+      if (action === "role" && isMe(user) && updated.role !== "admin") {
+        window.location.assign("/"); // no longer an admin: this dashboard is not theirs any more
         return;
       }
       focusRowButton(id);
