@@ -219,7 +219,8 @@ INSERT INTO {day_table} (membership_id, day, kinds, first_seen, last_seen)
 SELECT membership_id, day,
        CASE WHEN kinds = 0 THEN {page_view} ELSE kinds END,
        LEAST(first_seen, %(as_of)s),
-       LEAST(first_seen + ((h >> 22) & 511) * interval '1 minute', %(as_of)s)
+       LEAST(first_seen + ((h >> 22) & 511) * interval '1 minute', day + interval '1 day' - interval '1 second',
+             %(as_of)s)
 FROM (
     SELECT p.membership_id, g.day, g.h,
            CASE WHEN g.day = p.first_day THEN p.joined_at

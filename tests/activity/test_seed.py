@@ -93,12 +93,14 @@ def test_activity_is_realistic_and_the_figures_agree_with_the_rows(acme):
             """
         )
         assert cursor.fetchone()[0] == 0
-        # Nobody is active before joining, after now, or after being deactivated.
+        # Nobody is active before joining, after now, or after being deactivated; a day's times
+        # fall on that (UTC) day, so a last active time is on the calendar's last active day.
         cursor.execute(
             """
             SELECT count(*) FROM activity_activityday a JOIN accounts_membership m ON m.id = a.membership_id
             WHERE a.first_seen < m.joined_at - interval '1 second' OR a.last_seen > clock_timestamp()
                OR a.first_seen > a.last_seen OR a.last_seen > m.deactivated_at OR a.kinds = 0
+               OR (a.first_seen AT TIME ZONE 'UTC')::date <> a.day OR (a.last_seen AT TIME ZONE 'UTC')::date <> a.day
             """
         )
         assert cursor.fetchone()[0] == 0
