@@ -75,28 +75,142 @@ def test_an_orgs_token_sees_nothing_of_another_org(acme, globex):
     assert b"acme" not in globex_scim.get("Users?filter=userName%20eq%20%22acme.only@example.com%22").content
 
 
-def test_provisioning_page_creates_shows_once_and_rotates(acme):
+PAGE = "/org/dashboard/settings/provisioning/"
+SECRET = re.compile(rb'id="scim-new-token"[^>]*\svalue="([^"]+)"')
+
+
+def admin_client() -> Client:
     admin = Client(HTTP_HOST=host_of("acme"))
     assert login(admin, "admin@acme.test").status_code == 302
-    page = admin.get("/org/dashboard/settings/provisioning/")
+    return admin
+
+
+def shown_secret(response) -> str | None:
+    found = SECRET.search(response.content)
+    return found.group(1).decode() if found else None
+
+
+def scim_tokens(org) -> list[tuple[int, bool]]:
+    """(id, live) of each SCIM token the org has ever had, oldest first."""
+    rows = in_org(org, lambda: list(ApiKey.objects.filter(kind=ApiKey.Kind.SCIM).order_by("id")))
+    return [(row.pk, row.revoked_at is None) for row in rows]
+
+
+def scim_token_audit(org) -> list[tuple[str, str]]:
+    return in_org(
+        org,
+        lambda: list(
+            AuditEvent.objects.filter(action__startswith="scim_token.")
+            .order_by("id")
+            .values_list("action", "actor_email")
+        ),
+    )
+
+
+def create_on_page(admin: Client) -> str:
+    """Makes the org's first token on the page and reads its secret off the page it leads to."""
+    created = admin.post(PAGE)
+    assert created.status_code == 302 and created["Location"] == PAGE
+    return shown_secret(admin.get(PAGE))
+
+
+def test_creating_a_token_redirects_and_the_next_page_shows_its_secret_once(acme):
+    admin = admin_client()
+    page = admin.get(PAGE)
     assert page.status_code == 200
     assert b"http://acme.localhost/scim/v2" in page.content and b"No token yet" in page.content
-    created = admin.post("/org/dashboard/settings/provisioning/")
-    assert created.status_code == 200 and created["Cache-Control"] == "no-store"
-    assert b"previous token has stopped working" not in created.content
-    secret = re.search(rb'id="scim-new-token" type="text" readonly value="([^"]+)"', created.content).group(1).decode()
+    assert shown_secret(page) is None and b'id="scim-rotate">Create token<' in page.content
+
+    created = admin.post(PAGE)
+    assert created.status_code == 302 and created["Location"] == PAGE
+    assert "no-store" in created["Cache-Control"]
+    assert SECRET.search(created.content) is None  # the secret never rides in the redirect itself
+    [(_, live)] = scim_tokens(acme)
+    assert live
+
+    shown = admin.get(PAGE)
+    assert shown.status_code == 200 and "no-store" in shown["Cache-Control"]
+    secret = shown_secret(shown)
+    assert secret and secret.startswith("odk_")
+    assert b"shown only this once" in shown.content and b"previous token has stopped working" not in shown.content
+    assert b'<label class="provisioning-label" for="scim-new-token">' in shown.content
     assert ScimClient("acme", secret).get("Users?count=1").status_code == 200
-    again = admin.get("/org/dashboard/settings/provisioning/")
-    assert secret.encode() not in again.content and b"never used" not in again.content  # shown once; used just now
-    assert secret[:12].encode() in again.content  # its prefix identifies it
-    rotated = admin.post("/org/dashboard/settings/provisioning/")
-    assert b"The previous token has stopped working" in rotated.content
-    assert ScimClient("acme", secret).get("Users?count=1").status_code == 401
-    actions = in_org(
-        acme,
-        lambda: list(AuditEvent.objects.filter(action__startswith="scim_token.").values_list("action", "actor_email")),
-    )
-    assert ("scim_token.create", "admin@acme.test") in actions and ("scim_token.rotate", "admin@acme.test") in actions
+
+    again = admin.get(PAGE)
+    assert secret.encode() not in again.content and shown_secret(again) is None  # shown once
+    assert secret[:12].encode() in again.content and b"never used" not in again.content  # its prefix; used just now
+    assert scim_token_audit(acme) == [("scim_token.create", "admin@acme.test")]
+
+
+def test_reloading_the_page_creates_nothing_and_the_secret_keeps_working(acme):
+    admin = admin_client()
+    secret = create_on_page(admin)
+    tokens = scim_tokens(acme)
+    for _ in range(3):  # reloads, and back/forward to the page the post led to
+        assert shown_secret(admin.get(PAGE)) is None
+    assert scim_tokens(acme) == tokens and len(tokens) == 1
+    assert ScimClient("acme", secret).get("Users?count=1").status_code == 200
+    assert scim_token_audit(acme) == [("scim_token.create", "admin@acme.test")]
+
+
+def test_rotating_without_confirmation_changes_nothing_and_leads_to_the_confirm_step(acme):
+    admin = admin_client()
+    secret = create_on_page(admin)
+    tokens = scim_tokens(acme)
+    page = admin.get(PAGE)
+    assert b"Rotate token\xe2\x80\xa6" in page.content and b"stops working at once" in page.content
+
+    for data in ({}, {"confirm": ""}, {"confirm": "yes"}):
+        refused = admin.post(PAGE, data)
+        assert refused.status_code == 302 and refused["Location"] == f"{PAGE}?confirm=rotate"
+    assert scim_tokens(acme) == tokens
+    assert ScimClient("acme", secret).get("Users?count=1").status_code == 200
+    assert scim_token_audit(acme) == [("scim_token.create", "admin@acme.test")]
+
+    # The confirm step: it names the consequence and posts the confirmation; showing it changes nothing.
+    step = admin.get(f"{PAGE}?confirm=rotate")
+    assert step.status_code == 200 and shown_secret(step) is None
+    assert b"Rotate the SCIM token?" in step.content
+    assert b"stops working at once" in step.content and b"identity provider is given the new token" in step.content
+    assert b'<input type="hidden" name="confirm" value="rotate">' in step.content
+    assert b'id="scim-rotate-cancel"' in step.content and f'href="{PAGE}"'.encode() in step.content
+    assert scim_tokens(acme) == tokens
+
+
+def test_confirmed_rotation_revokes_the_old_secret_and_shows_the_new_one_once(acme):
+    admin = admin_client()
+    old = create_on_page(admin)
+    [(old_id, _)] = scim_tokens(acme)
+
+    rotated = admin.post(PAGE, {"confirm": "rotate"})
+    assert rotated.status_code == 302 and rotated["Location"] == PAGE
+    assert ScimClient("acme", old).get("Users?count=1").status_code == 401
+    response = ScimClient("acme", old).get("Users?count=1")
+    assert response.json_body["status"] == "401"
+    [(_, revoked), (new_id, live)] = scim_tokens(acme)
+    assert not revoked and live and new_id != old_id
+
+    shown = admin.get(PAGE)
+    new = shown_secret(shown)
+    assert new and new != old and b"The previous token has stopped working" in shown.content
+    assert ScimClient("acme", new).get("Users?count=1").status_code == 200
+    again = admin.get(PAGE)
+    assert shown_secret(again) is None and new.encode() not in again.content
+    assert scim_tokens(acme) == [(old_id, False), (new_id, True)]
+    assert scim_token_audit(acme) == [
+        ("scim_token.create", "admin@acme.test"),
+        ("scim_token.rotate", "admin@acme.test"),
+    ]
+
+
+def test_a_new_secret_revoked_before_it_is_shown_is_not_offered(acme):
+    """Two rotations racing (a double click, two admins): the page never offers a dead secret."""
+    admin = admin_client()
+    assert admin.post(PAGE).status_code == 302
+    token_for(acme)  # another rotation lands before the redirect is followed
+    page = admin.get(PAGE)
+    assert shown_secret(page) is None and b'id="scim-superseded"' in page.content
+    assert b'id="scim-superseded"' not in admin.get(PAGE).content
 
 
 def test_provisioning_page_is_for_admins(acme):
@@ -104,5 +218,6 @@ def test_provisioning_page_is_for_admins(acme):
     assert login(member, "member@acme.test").status_code == 302
     assert member.get("/org/dashboard/settings/provisioning/").status_code == 403
     assert member.post("/org/dashboard/settings/provisioning/").status_code == 403
+    assert member.post("/org/dashboard/settings/provisioning/", {"confirm": "rotate"}).status_code == 403
     assert Client(HTTP_HOST=host_of("acme")).get("/org/dashboard/settings/provisioning/").status_code == 302
     assert in_org(acme, lambda: ApiKey.objects.filter(kind=ApiKey.Kind.SCIM).count()) == 0
