@@ -95,10 +95,28 @@ function start() {
     }
   };
 
+  // The filters live in the page's URL, so a filtered view can be reloaded, shared and gone back to.
+  const fillForm = () => {
+    const query = new URLSearchParams(window.location.search);
+    FILTERS.forEach((name) => {
+      form.elements[name].value = query.get(name) || "";
+    });
+  };
+
   const restart = () => {
     page = 1;
+    const params = filterParams().toString();
+    if (params !== new URLSearchParams(window.location.search).toString()) {
+      window.history.pushState(null, "", `${window.location.pathname}${params ? `?${params}` : ""}`);
+    }
     load();
   };
+
+  window.addEventListener("popstate", () => {
+    fillForm();
+    page = 1;
+    load();
+  });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -118,6 +136,7 @@ function start() {
     load();
   });
 
+  fillForm();
   load();
 }
 

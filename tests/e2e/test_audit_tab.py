@@ -91,4 +91,12 @@ def test_admin_reads_filters_and_pages_the_audit_log(page, live_server_port, aud
     assert rows.count() == 20
     export = page.locator("#audit-export").get_attribute("href")
     assert "action=membership.deactivate" in export and f"actor=%40{tag}.test" in export
+    # The filters are in the page's URL: a reload keeps them, Back returns to the previous ones.
+    expect(page).to_have_url(re.compile(r"action=membership\.deactivate"))
+    page.reload()
+    expect(page.get_by_label("Action")).to_have_value("membership.deactivate")
+    expect(page.locator("#audit-range")).to_contain_text("of 20")
+    page.go_back()
+    expect(page.get_by_label("Action")).to_have_value("")
+    expect(page.locator("#audit-range")).to_contain_text("of 60")
     assert errors == []
