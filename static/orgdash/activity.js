@@ -1,18 +1,20 @@
 /* Activity tab (an ES module): engagement tiles, the cumulative and over-time Chart.js charts, and
  * the most active users, fed by the activity API (precomputed aggregates). The chosen periods,
- * interval and view live in the query string, so a reload or a shared link keeps them.
+ * interval and view live in the query string, so a reload or a shared link keeps them, and each
+ * change is a history entry that Back and Forward return to.
  * No inline script: the page only carries the API URLs as data attributes. Chart.js is the vendored
  * UMD build, loaded by a classic script before this module (window.Chart). */
+import { partialCuts, partialFootnote, partialNote, pointTitle } from "./activity/buckets.js";
+import { changedChoices, choicesQuery, parseChoices } from "./activity/url-state.js";
 import { api } from "./lib/api.js";
 import {
-  formatBucket, formatDateTime, formatDay, formatDayRange, formatNumber, formatPercent, formatRelative, parseDay,
+  formatBucket, formatDateTime, formatDay, formatDayRange, formatNumber, formatPercent, formatRelative,
 } from "./lib/format.js";
 
 const app = document.getElementById("activity-app");
 
 const POLL_MS = 60000;          // aggregates are refreshed about once a minute
 const POLL_PENDING_MS = 10000;  // sooner while the first figures are being computed
-const PERIODS = ["30d", "3m", "6m", "12m", "all"];
 const SURFACES = [
   { key: "web", label: "Web pages and log-ins", color: "#2b59c3" },
   { key: "api", label: "API", color: "#c77c00" },
@@ -23,26 +25,21 @@ function cssVar(name, fallback) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
 
-// --- The query string: every choice on the page, so reloads and links keep them ---------------
+// --- The query string: every choice on the page, so reloads, links and Back keep them -----------
 
-const url = new URL(window.location.href);
-const choices = {
-  summary: pick(url.searchParams.get("summary"), PERIODS, "3m"),
-  period: pick(url.searchParams.get("period"), PERIODS, "6m"),
-  interval: pick(url.searchParams.get("interval"), ["day", "week", "month"], "day"),
-  view: pick(url.searchParams.get("view"), ["total", "surface"], "total"),
-  top: pick(url.searchParams.get("top"), PERIODS, "30d"),
-};
+const choices = parseChoices(window.location.search);
 
-function pick(value, allowed, fallback) {
-  return allowed.includes(value) ? value : fallback;
+function writeUrl({ push }) {
+  const qs = choicesQuery(choices);
+  const url = window.location.pathname + (qs ? `?${qs}` : "");
+  if (url === window.location.pathname + window.location.search) return;
+  window.history[push ? "pushState" : "replaceState"](null, "", url);
 }
 
+// A choice the reader makes is a history entry, as on the Users tab, so Back returns to the last view.
 function remember(name, value) {
   choices[name] = value;
-  const next = new URL(window.location.href);
-  next.searchParams.set(name, value);
-  window.history.replaceState(null, "", next);
+  writeUrl({ push: true });
 }
 
 // --- Fetching with loading, empty, pending and error states -------------------------------------
@@ -58,6 +55,12 @@ class Card {
     this.controller = null;
     this.retry.addEventListener("click", () => this.load(false));
   }
+
+  /** The URL choices this card shows. */
+  get follows() { return []; }
+
+  /** Sets the card's controls to the current choices (after Back or Forward). */
+  syncControls() {}
 
   setState(state, message) {
     // state: loading | ready | empty | pending | error
@@ -153,11 +156,6 @@ class KpiCard extends Card {
 
 // --- Charts ----------------------------------------------------------------------------------------
 
-function isPartial(point, data, interval) {
-  if (interval === "day") return point.date === data.end;
-  return Boolean(point.partial) && point.date <= data.end && parseDay(point.date) > parseDay(data.start);
-}
-
 class ChartCard extends Card {
   constructor(element, options) {
     super(element);
@@ -178,6 +176,13 @@ class ChartCard extends Card {
       this.periodChanged();
       this.load(false);
     });
+  }
+
+  get follows() { return [this.choice]; }
+
+  syncControls() {
+    this.select.value = choices[this.choice];
+    this.periodChanged();
   }
 
   periodChanged() {}
@@ -214,11 +219,12 @@ class ChartCard extends Card {
     const interval = this.interval;
     const stacked = datasets.length > 1;
     const dense = datasets[0].points.length > 62;
-    // Today's point (the current week or month) is partial: drawn hollow at the end of a dashed
-    // segment, so a day that is not over does not read as a drop.
-    const points = datasets[0].points;
-    const partialIndex = card.kind === "summary" ? -1 : points.findIndex((point) => isPartial(point, data, interval));
-    const partial = (ctx) => partialIndex >= 0 && ctx.dataIndex === partialIndex;
+    // A partial point is drawn hollow at the end of a dashed segment: today's (the current week or
+    // month) is not over, and the first week or month may start before the period, so neither
+    // reads as a drop. The running total has no partial points.
+    const cuts = card.kind === "summary" ? [] : partialCuts(datasets[0].points, data, interval);
+    const partial = (ctx) => Boolean(cuts[ctx.dataIndex]?.start || cuts[ctx.dataIndex]?.end);
+    const dashed = (ctx) => Boolean(cuts[ctx.p0DataIndex]?.start || cuts[ctx.p1DataIndex]?.end);
     const config = datasets.map((set, index) => ({
       label: set.label,
       data: set.points,
@@ -231,7 +237,7 @@ class ChartCard extends Card {
       pointBorderColor: set.color,
       pointHoverBorderColor: "#fff",
       pointHoverBorderWidth: 2,
-      segment: { borderDash: (ctx) => (partialIndex >= 0 && ctx.p1DataIndex === partialIndex ? [5, 4] : undefined) },
+      segment: { borderDash: (ctx) => (dashed(ctx) ? [5, 4] : undefined) },
       cubicInterpolationMode: "monotone",
       fill: stacked ? (index === 0 ? "origin" : "-1") : "origin",
       hidden: set.hidden,
@@ -297,11 +303,12 @@ class ChartCard extends Card {
       return;
     }
     const first = tooltip.dataPoints[0].raw;
-    const partial = this.kind !== "summary" && isPartial(first, this.data, this.interval);
     box.textContent = "";
     const title = document.createElement("div");
     title.className = "chart-tooltip-date";
-    title.textContent = formatBucket(first.date, this.interval) + (partial ? " (so far)" : "");
+    title.textContent = this.kind === "summary"
+      ? formatBucket(first.date, this.interval)
+      : pointTitle(first, this.data, this.interval);
     box.appendChild(title);
     for (const item of tooltip.dataPoints) {
       const point = item.raw;
@@ -348,11 +355,8 @@ class ChartCard extends Card {
       time.dateTime = point.date;
       time.textContent = interval === "day" ? formatDay(point.date) : formatBucket(point.date, interval);
       date.appendChild(time);
-      if (this.kind !== "summary" && isPartial(point, data, interval)) {
-        date.appendChild(document.createTextNode(" (so far)"));
-      } else if (point.partial) {
-        date.appendChild(document.createTextNode(` (from ${formatDay(data.start)})`));
-      }
+      const note = this.kind === "summary" ? "" : partialNote(point, data, interval);
+      if (note) date.appendChild(document.createTextNode(note));
       row.appendChild(date);
       for (const set of datasets) {
         const value = document.createElement("td");
@@ -382,6 +386,15 @@ class OverTimeCard extends ChartCard {
       });
     }
     this.periodChanged();
+  }
+
+  get follows() { return [this.choice, "interval", "view"]; }
+
+  syncControls() {
+    super.syncControls();
+    for (const name of ["interval", "view"]) {
+      this.element.querySelector(`[data-${name}] input[value="${choices[name]}"]`).checked = true;
+    }
   }
 
   get interval() { return this.element.querySelector("[data-interval] input:checked").value; }
@@ -422,10 +435,9 @@ class OverTimeCard extends ChartCard {
     this.subtitle.textContent = data.surfaces
       ? `Users active on each surface in each ${words[interval]} (stacked)`
       : `How many users were active in each ${words[interval]}`;
-    const points = data.series;
-    const last = points[points.length - 1];
-    this.partialNote.hidden = !(last && isPartial(last, data, interval));
-    this.element.querySelector("[data-partial-unit]").textContent = words[interval];
+    const footnote = partialFootnote(data.series, data, interval);
+    this.partialNote.textContent = footnote;
+    this.partialNote.hidden = !footnote;
     this.renderLegend(Boolean(data.surfaces));
   }
 
@@ -472,6 +484,10 @@ class LeadersCard extends Card {
       this.load(false);
     });
   }
+
+  get follows() { return ["top"]; }
+
+  syncControls() { this.select.value = choices.top; }
 
   async request(background, signal) {
     const period = encodeURIComponent(this.select.value);
@@ -565,6 +581,18 @@ function start() {
       leaders,
     ];
   }
+  writeUrl({ push: false });  // tidies a hand-written query string without adding an entry
+  // Back or Forward: show the choices of that entry again, reloading only the cards they change.
+  window.addEventListener("popstate", () => {
+    const next = parseChoices(window.location.search);
+    const changed = changedChoices(choices, next);
+    Object.assign(choices, next);
+    for (const card of cards) {
+      if (!card.follows.some((name) => changed.includes(name))) continue;
+      card.syncControls();
+      card.load(false);
+    }
+  });
   Promise.all(cards.map((card) => card.load(false))).then(poll, poll);
   window.setInterval(updateComputedLine, 30000);
 }

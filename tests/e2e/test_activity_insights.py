@@ -1,11 +1,12 @@
 """The Activity tab's second round in Chromium: engagement tiles, Day/Week/Month, the stacked view
-by surface with a legend that toggles series, today's partial point, the most active users (their
-names link to the person), choices kept in the URL, the CSV download against the API; at 1366 and
-390 px."""
+by surface with a legend that toggles series, today's partial point and a first week or month the
+period cuts, the most active users (their names link to the person), choices kept in the URL and
+in the history (Back and Forward), the CSV download against the API; at 1366 and 390 px."""
 
 import csv
 import datetime as dt
 import io
+import json
 import random
 import uuid
 
@@ -239,3 +240,221 @@ def test_the_tiles_and_leaderboard_show_their_errors_and_recover(page, live_serv
     card.get_by_role("button", name="Try again").click()
     wait_ready(page, LEADERS)
     expect(card.locator("tbody tr")).to_have_count(10)
+
+
+# --- Partial weeks and months -------------------------------------------------------------------
+
+
+def marks(page, dataset: int = 0) -> dict:
+    """How the over-time chart draws a dataset: which points are hollow, which segments dashed."""
+    return page.evaluate(
+        """([card, index]) => {
+            const meta = Chart.getChart(document.querySelector(card + ' canvas')).getDatasetMeta(index);
+            const dashed = [];
+            for (const segment of meta.dataset.segments) {
+                if (!(segment.style && segment.style.borderDash && segment.style.borderDash.length)) continue;
+                for (let i = segment.start; i < segment.end; i++) dashed.push([i, i + 1]);
+            }
+            // The resolved style, not the drawn one, which may still be animating towards it.
+            const hollow = meta.data.map((point, i) => meta.controller.getStyle(i).backgroundColor === '#fff');
+            return {hollow, dashed};
+        }""",
+        [TIMESERIES, dataset],
+    )
+
+
+def expected_marks(series: list[dict]) -> dict:
+    """A cut bucket is hollow; the segment leaving a cut first one and the one reaching a cut last one are dashed."""
+    last = len(series) - 1
+    dashed = []
+    if last > 0 and series[0]["partial"]:
+        dashed.append([0, 1])
+    if last > 0 and series[last]["partial"] and [last - 1, last] not in dashed:
+        dashed.append([last - 1, last])
+    return {"hollow": [point["partial"] for point in series], "dashed": dashed}
+
+
+def hover(page, index: int):
+    page.locator(f"{TIMESERIES} canvas").scroll_into_view_if_needed()
+    # Points still moving to their place would put the mouse on a neighbour.
+    page.wait_for_function(
+        "(card) => !Chart.animator.running(Chart.getChart(document.querySelector(card + ' canvas')))",
+        arg=TIMESERIES,
+    )
+    x, y = page.evaluate(
+        """([card, index]) => {
+            const canvas = document.querySelector(card + ' canvas');
+            const element = Chart.getChart(canvas).getDatasetMeta(0).data[index];
+            const box = canvas.getBoundingClientRect();
+            return [box.left + element.x, box.top + element.y];
+        }""",
+        [TIMESERIES, index],
+    )
+    page.mouse.move(x, y)
+    tooltip = page.locator(f"{TIMESERIES} [data-tooltip]")
+    expect(tooltip).to_be_visible()
+    return tooltip
+
+
+def wait_points(page, count: int):
+    page.wait_for_function(
+        """([card, n]) => {
+            const chart = Chart.getChart(document.querySelector(card + ' canvas'));
+            return chart && chart.data.datasets[0].data.length === n
+                && document.querySelector(card).dataset.state === 'ready';
+        }""",
+        arg=[TIMESERIES, count],
+    )
+
+
+def short_day(iso: str) -> str:
+    day = dt.date.fromisoformat(iso)
+    return f"{day:%b} {day.day}"
+
+
+def test_weeks_and_months_cut_by_the_period_are_marked_as_the_api_says(page, live_server_port, acme_insights):
+    open_tab(page, live_server_port, "?interval=month")
+    for period, interval in (("6m", "month"), ("30d", "week"), ("12m", "month"), ("3m", "week")):
+        answer = api(page, f"timeseries/?period={period}&interval={interval}")
+        series = answer["series"]
+        page.locator(TIMESERIES).get_by_label("Period", exact=True).select_option(period)
+        page.locator(TIMESERIES).get_by_role("radio", name=interval.capitalize()).check()
+        wait_points(page, len(series))
+        assert _strip(datasets(page)[0]["points"]) == _strip(series)
+        assert marks(page) == expected_marks(series), (period, interval)
+
+        first = hover(page, 0)
+        if series[0]["partial"]:
+            # The period starts inside the first bucket: it says so instead of looking like a drop.
+            expect(first).to_contain_text(f"(from {short_day(answer['start'])}")
+            expect(first).to_contain_text("the period starts there")
+            expect(page.locator(f"{TIMESERIES} [data-partial-note]")).to_contain_text("dashed start")
+        else:
+            expect(first).not_to_contain_text("the period starts there")
+        last = hover(page, len(series) - 1)
+        if series[-1]["partial"]:
+            expect(last).to_contain_text("(so far)")
+        else:
+            expect(last).not_to_contain_text("so far")
+        page.mouse.move(0, 0)
+
+
+def _months(start: str, end: str) -> dict:
+    """A 6-month answer by month whose first month is cut by the period's start and last by today."""
+    months = ["2026-05-01", "2026-06-01", "2026-07-01", "2026-08-01", "2026-09-01", "2026-10-01", "2026-11-01"]
+    values = [3, 24, 26, 25, 27, 26, 21]
+    series = [
+        {"date": month, "active_users": value, "partial": index in (0, len(months) - 1)}
+        for index, (month, value) in enumerate(zip(months, values, strict=True))
+    ]
+    return {"period": "6m", "start": start, "end": end, "series": series, "computed_at": "2026-11-29T10:00:00Z"}
+
+
+def test_a_first_month_cut_by_the_period_is_drawn_and_told_as_partial(page, live_server_port):
+    body = json.dumps(_months("2026-05-30", "2026-11-29"))
+    page.route(
+        "**/api/v1/activity/timeseries/**",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=body),
+    )
+    log_in(page, live_server_port, "acme", "admin@acme.test", PASSWORD)
+    page.goto(org_url("acme", live_server_port, "/org/dashboard/activity/?interval=month"))
+    wait_ready(page, TIMESERIES)
+    series = json.loads(body)["series"]
+    assert marks(page) == {"hollow": [True, False, False, False, False, False, True], "dashed": [[0, 1], [5, 6]]}
+
+    expect(hover(page, 0).locator(".chart-tooltip-date")).to_have_text(
+        "May 2026 (from May 30: the period starts there)"
+    )
+    expect(hover(page, 1).locator(".chart-tooltip-date")).to_have_text("June 2026")
+    expect(hover(page, 6).locator(".chart-tooltip-date")).to_have_text("November 2026 (so far)")
+    expect(page.locator(f"{TIMESERIES} [data-partial-note]")).to_have_text(
+        "The dashed start and end are partial: the first month from May 30 only (the period starts there), "
+        "the current month so far; neither is a drop."
+    )
+
+    # The text alternative says the same.
+    page.locator(TIMESERIES).get_by_text("Show the data as a table").click()
+    rows = page.locator(f"{TIMESERIES} tbody tr")
+    expect(rows).to_have_count(len(series))
+    expect(rows.first).to_have_text("May 2026 (from May 30: the period starts there)3")
+    expect(rows.nth(1)).to_have_text("June 202624")
+    expect(rows.last).to_have_text("November 2026 (so far)21")
+
+    # By surface, every stacked series marks the same buckets.
+    page.locator(TIMESERIES).get_by_role("radio", name="By surface").click()
+    expect(page.locator(f"{TIMESERIES} [data-legend] button")).to_have_count(4)
+    wait_ready(page, TIMESERIES)
+    for index in range(4):
+        assert marks(page, index) == {
+            "hollow": [True, False, False, False, False, False, True],
+            "dashed": [[0, 1], [5, 6]],
+        }
+    screenshot(page, "activity-partial-first-month")
+
+
+# --- History --------------------------------------------------------------------------------------
+
+
+def history_length(page) -> int:
+    return page.evaluate("history.length")
+
+
+def test_back_and_forward_return_to_the_previous_choices(page, live_server_port, acme_insights):
+    log_in(page, live_server_port, "acme", "admin@acme.test", PASSWORD)
+    before = history_length(page)
+    # A hand-written query string is tidied in place: no extra entry on load.
+    page.goto(org_url("acme", live_server_port, "/org/dashboard/activity/?period=6m&interval=hourly"))
+    for card in (KPIS, TIMESERIES, LEADERS):
+        wait_ready(page, card)
+    tab = org_url("acme", live_server_port, "/org/dashboard/activity/")
+    assert page.url == tab
+    assert history_length(page) == before + 1
+    six_months = api(page, "timeseries/?period=6m")["series"]
+    thirty_days = api(page, "timeseries/?period=30d")["series"]
+    monthly = api(page, "timeseries/?period=30d&interval=month")["series"]
+    summary = api(page, "summary/?period=3m")
+    yearly = api(page, "summary/?period=12m")
+    period = page.locator(TIMESERIES).get_by_label("Period", exact=True)
+    summary_period = page.locator('[data-chart="summary"]').get_by_label("Period", exact=True)
+    summary_total = page.locator('[data-chart="summary"] [data-total]')
+    page.evaluate("window.__samePage = true")
+
+    # Each choice is a history entry.
+    period.select_option("30d")
+    wait_points(page, len(thirty_days))
+    assert page.url == f"{tab}?period=30d"
+    page.locator(TIMESERIES).get_by_role("radio", name="Month").click()
+    wait_points(page, len(monthly))
+    assert page.url == f"{tab}?period=30d&interval=month"
+    summary_period.select_option("12m")
+    expect(summary_total).to_have_text(f"{yearly['total_active_users']:,}")
+    assert page.url == f"{tab}?summary=12m&period=30d&interval=month"
+    assert history_length(page) == before + 4
+
+    # Back walks the choices back, one at a time, redrawing the charts.
+    page.go_back()
+    expect(summary_period).to_have_value("3m")
+    expect(summary_total).to_have_text(f"{summary['total_active_users']:,}")
+    assert page.url == f"{tab}?period=30d&interval=month"
+    expect(page.locator(TIMESERIES).get_by_role("radio", name="Month")).to_be_checked()
+    page.go_back()
+    expect(page.locator(TIMESERIES).get_by_role("radio", name="Day")).to_be_checked()
+    wait_points(page, len(thirty_days))
+    expect(period).to_have_value("30d")
+    page.go_back()
+    expect(period).to_have_value("6m")
+    wait_points(page, len(six_months))
+    assert _strip(datasets(page)[0]["points"]) == _strip(six_months)
+    assert page.url == tab
+    expect(page.locator(TIMESERIES).get_by_role("link", name="Download CSV")).to_have_attribute(
+        "href", "/api/v1/activity/export.csv?period=6m"
+    )
+
+    # Forward goes the other way; the history itself is left as it was.
+    page.go_forward()
+    expect(period).to_have_value("30d")
+    wait_points(page, len(thirty_days))
+    assert _strip(datasets(page)[0]["points"]) == _strip(thirty_days)
+    assert page.url == f"{tab}?period=30d"
+    assert history_length(page) == before + 4
+    assert page.evaluate("window.__samePage") is True, "no page reload"
