@@ -6,7 +6,7 @@ import { formatTimestamp } from "./lib/format.js";
 const FILTERS = ["action", "actor", "target", "since", "until"];
 const app = document.getElementById("audit-app");
 // Readable names of the stored action codes; the code itself stays in the badge's title.
-const ACTION_LABELS = JSON.parse(document.getElementById("audit-action-labels")?.textContent || "{}");
+const ACTION_LABELS = JSON.parse(app?.dataset.actionLabels || "{}");
 
 function cell(text, className) {
   const td = document.createElement("td");
