@@ -20,6 +20,7 @@ from accounts.services import (
     _invite_expiry,
     _new_token,
     _queue_invite_email,
+    memberships_lock,
 )
 from orgdash.core.models import Organization
 from orgdash.errors import InvalidInput
@@ -73,21 +74,6 @@ def _validate(*, action: str, ids, role: str | None) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def _lock(ids: list[int], *, admins: bool) -> dict[int, Membership]:
-    """Locks the joined admins first when the action can remove one (in id order, as
-    ``services._lock_for_admin_change`` does, so bulk and single changes never deadlock), then the
-    targets in id order."""
-    if admins:
-        list(
-            Membership.objects.select_for_update()
-            .filter(state=Membership.State.JOINED, role=Role.ADMIN)
-            .order_by("id")
-            .values_list("id", flat=True)
-        )
-    rows = Membership.objects.select_for_update().filter(pk__in=ids).order_by("id")
-    return {membership.pk: membership for membership in rows}
-
-
 def _admins_left() -> int:
     return Membership.objects.filter(state=Membership.State.JOINED, role=Role.ADMIN).count()
 
@@ -110,7 +96,7 @@ def membership_bulk(
     """Applies ``action`` to each of ``ids`` (membership ids, 1 to 1,000); returns who was changed
     and who was skipped and why. Idempotent: a second run skips everyone already changed."""
     ids = _validate(action=action, ids=ids, role=role)
-    rows = _lock(ids, admins=action in (BulkAction.DEACTIVATE, BulkAction.SET_ROLE))
+    rows = memberships_lock(ids=ids, admins=action in (BulkAction.DEACTIVATE, BulkAction.SET_ROLE))
     result = BulkResult()
     for pk in ids:
         if pk not in rows:
@@ -285,7 +271,7 @@ def profile_update(*, user, name: str | None = None, username: str | None = None
     """Changes the person's own name and/or username (usernames are unique across the instance)
     and shows the change in every org they belong to at once."""
     User = get_user_model()
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     changes = {}
     if name is not None and name.strip() != user.name:
         changes["name"] = name.strip()

@@ -30,7 +30,7 @@ from accounts.models import (
     Status,
     ordering_key,
 )
-from orgdash.core.models import User
+from orgdash.core.models import Organization, User
 from orgdash.core.prepared import prepared_fetchone
 
 INACTIVE_AFTER = relativedelta(months=6)
@@ -353,6 +353,28 @@ def memberships_by_email(emails: Iterable[str]) -> dict[str, Membership]:
         if membership.user is not None:
             result[membership.user.email.lower()] = membership
     return result
+
+
+def account_in_other_orgs(*, user_id: int) -> bool:
+    """Whether the account has a membership (in any state) in an org other than the current one:
+    then its e-mail, username and password are not this org's to change."""
+    table = connection.ops.quote_name(Membership._meta.db_table)
+    schemas = list(
+        Organization.objects.exclude(schema_name__in=["public", connection.schema_name])
+        .order_by("schema_name")
+        .values_list("schema_name", flat=True)
+    )
+    for start in range(0, len(schemas), 200):
+        batch = schemas[start : start + 200]
+        probes = " UNION ALL ".join(
+            f"(SELECT 1 FROM {connection.ops.quote_name(schema)}.{table} WHERE user_id = %s LIMIT 1)"
+            for schema in batch
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT EXISTS ({probes})", [user_id] * len(batch))  # the schema names are quoted
+            if cursor.fetchone()[0]:
+                return True
+    return False
 
 
 def admin_count(*, exclude_pk: int | None = None) -> int:

@@ -7,6 +7,7 @@ queued with ``transaction.on_commit`` so a worker never reads uncommitted rows.
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -15,11 +16,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit_services import audit_record
 from accounts.models import ApiKey, AuditAction, AuditEvent, Invite, Membership, Role
-from accounts.selectors import memberships_by_email
+from accounts.selectors import account_in_other_orgs, memberships_by_email
 from orgdash.celery import queue_task
 from orgdash.core.keys import generate_api_key
 from orgdash.errors import Conflict, InvalidInput, NotFound
@@ -30,6 +32,19 @@ MAX_INVITES_PER_REQUEST = 500
 
 class MembershipStateError(Conflict):
     """The action does not apply to the membership in its current state (e.g. deactivating an invite)."""
+
+
+class EmailTaken(Conflict):
+    """Another member of the org, or another account, already uses the address."""
+
+    code = "email_taken"
+
+
+class SharedAccount(Conflict):
+    """The account also belongs to other orgs (or is support staff's): its log-in e-mail is not
+    one org's to change, as that would hand the account over in the others."""
+
+    code = "shared_account"
 
 
 class InviteNotPending(NotFound):
@@ -92,17 +107,26 @@ def user_get_or_create(*, email: str, password: str | None = None, name: str = "
     return user, True
 
 
+def memberships_lock(*, ids: Iterable[int], admins: bool = True) -> dict[int, Membership]:
+    """Locks memberships for a change and returns the targets found, by id. One statement locks
+    them in id order, the order every lock of several membership rows takes (the activity
+    catch-up's too), so no two changes can wait on each other in a cycle; ``admins``: every joined
+    admin with them, so two changes that could each remove an admin run one after the other and
+    the second sees the first's outcome. FOR NO KEY UPDATE: foreign-key checks of rows that point
+    at a locked row (an audit row naming its actor) still go on."""
+    ids = list(ids)
+    rows = Q(pk__in=ids)
+    if admins:
+        rows |= Q(state=Membership.State.JOINED, role=Role.ADMIN)
+    list(Membership.objects.select_for_update(no_key=True).filter(rows).order_by("id").values_list("id", flat=True))
+    return {membership.pk: membership for membership in Membership.objects.filter(pk__in=ids).order_by("id")}
+
+
 def _lock_for_admin_change(membership_pk: int) -> Membership:
-    """Locks every joined admin row (in id order, so concurrent callers cannot deadlock), then the
-    target row. Two admins demoting or deactivating each other at the same moment are serialized:
-    the second sees the first's change and is refused if it would leave no admin."""
-    list(
-        Membership.objects.select_for_update()
-        .filter(state=Membership.State.JOINED, role=Role.ADMIN)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    return Membership.objects.select_for_update().get(pk=membership_pk)
+    membership = memberships_lock(ids=[membership_pk]).get(membership_pk)
+    if membership is None:
+        raise Membership.DoesNotExist(f"No membership {membership_pk}.")
+    return membership
 
 
 def _ensure_another_admin(membership: Membership) -> None:
@@ -137,6 +161,45 @@ def membership_change_role(
         old=previous,
         new=role,
     )
+    return membership
+
+
+@transaction.atomic
+def membership_change_email(
+    *, membership: Membership, email: str, actor=None, ip_address: str | None = None
+) -> Membership:
+    """The person's e-mail: their account's log-in e-mail once they have joined, else the address
+    their invite goes to (a new link is sent there). Refused (SharedAccount) for an account that
+    is in another org too, in any state, or is support staff's."""
+    email = normalize_emails([email])[0]
+    User = get_user_model()
+    # The account before the membership: the order profile changes take (account, then copies).
+    account = User.objects.select_for_update(no_key=True).get(pk=membership.user_id) if membership.user_id else None
+    membership = Membership.objects.select_for_update(no_key=True).get(pk=membership.pk)
+    if email == membership.email.lower():
+        return membership
+    other = memberships_by_email([email]).get(email)
+    if other is not None and other.pk != membership.pk:
+        raise EmailTaken(f"{email} is already in this organization.")
+    if account is not None:
+        if account.is_staff or account.is_superuser or account_in_other_orgs(user_id=account.pk):
+            raise SharedAccount(
+                f"The account of {membership.email} also belongs to other organizations; only its owner "
+                "can change its e-mail. Provision the new address as a new user instead."
+            )
+        if User.objects.filter(email__iexact=email).exclude(pk=account.pk).exists():
+            raise EmailTaken(f"Another account already uses {email}.")
+        # No other org holds a copy of this account's e-mail (checked above): this row is the only one.
+        account.email = email
+        account.save(update_fields=["email"])
+    previous = membership.email
+    membership.email = email
+    membership.save(update_fields=["email"])
+    audit_record(
+        action=AuditAction.MEMBERSHIP_CHANGE_EMAIL, actor=actor, target=membership, ip_address=ip_address, old=previous
+    )
+    if membership.state == Membership.State.INVITED:
+        invite_resend(membership=membership, actor=actor, ip_address=ip_address)
     return membership
 
 
@@ -249,7 +312,8 @@ def _queue_invite_email(invite: Invite, token: str) -> None:
 
 
 def normalize_emails(emails) -> list[str]:
-    """Stripped, lower-cased, de-duplicated; raises InvalidInput naming every invalid address."""
+    """Stripped and lower-cased, in the order given (repeats kept: the caller says what it does
+    with them); raises InvalidInput naming every invalid address."""
     if isinstance(emails, str):
         emails = [emails]
     cleaned, invalid = [], []
@@ -269,7 +333,10 @@ def normalize_emails(emails) -> list[str]:
         raise InvalidInput(errors={"emails": ["Give at least one e-mail address."]})
     if len(cleaned) > MAX_INVITES_PER_REQUEST:
         raise InvalidInput(errors={"emails": [f"At most {MAX_INVITES_PER_REQUEST} addresses at once."]})
-    return list(dict.fromkeys(cleaned))
+    return cleaned
+
+
+DUPLICATE_IN_REQUEST = "A duplicate in this request (e-mail addresses ignore case): handled once."
 
 
 def _skip_reason(existing: Membership) -> str:
@@ -289,7 +356,12 @@ def invite_create(*, emails, role: str = Role.MEMBER, actor=None, ip_address: st
     existing = memberships_by_email(emails)
     result = InviteResult()
     now = timezone.now()
+    seen: set[str] = set()
     for email in emails:
+        if email in seen:  # listed in the answer, so every address given is accounted for
+            result.skipped.append({"email": email, "reason": DUPLICATE_IN_REQUEST})
+            continue
+        seen.add(email)
         if email in existing:
             result.skipped.append({"email": email, "reason": _skip_reason(existing[email])})
             continue

@@ -133,15 +133,20 @@ def _parse_timestamp(value) -> tuple[dt.datetime | None, str | None]:
         return None, f"timestamp {value[:40]!r} has no time of day"
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)  # no offset given: the API's times are UTC
-    return parsed.astimezone(dt.UTC), None
+    try:
+        return parsed.astimezone(dt.UTC), None
+    except OverflowError:  # e.g. 9999-12-31T23:59-05:00 is past the last moment Python can hold
+        return None, "timestamp is in the future" if parsed.year > 2000 else "timestamp is before 2000-01-01"
 
 
-# One statement per batch: it finds the members the events name (by lower-cased e-mail or by
-# username: one probe of the global user table's unique index per distinct name, then one of the
-# membership's user index), judges each event against its member (unknown, or later than the
-# member's deactivation), upserts the accepted ones' day rows (kinds OR-ed, first/last seen
-# widened; a row that would not change is left alone), marks the days that gained a row for the
-# aggregate refresh and the members for ``membership_stats_catch_up``, and returns the rejected.
+# One statement per batch: it finds the members the events name (by lower-cased e-mail, or by
+# username in any case as profiles treat usernames: one probe of the global user table's e-mail
+# index or its lower(username) index per distinct name, then one of the membership's user index;
+# of two usernames differing only in case, the one written as sent wins), judges each event
+# against its member (unknown, or later than the member's deactivation), upserts the accepted
+# ones' day rows (kinds OR-ed, first/last seen widened; a row that would not change is left
+# alone), marks the days that gained a row for the aggregate refresh and the members for
+# ``membership_stats_catch_up``, and returns the rejected.
 _INGEST_SQL = """
 WITH event AS (
     SELECT * FROM unnest(%(names)s::text[], %(kinds)s::smallint[], %(times)s::bigint[])
@@ -153,9 +158,10 @@ WITH event AS (
     FROM wanted w JOIN {users} u ON u.email = w.name JOIN {membership} m ON m.user_id = u.id
     WHERE strpos(w.name, '@') > 0 AND m.state <> %(invited)s
     UNION ALL
-    SELECT w.name, m.id, m.state, m.deactivated_at
-    FROM wanted w JOIN {users} u ON u.username = w.name JOIN {membership} m ON m.user_id = u.id
+    (SELECT DISTINCT ON (w.name) w.name, m.id, m.state, m.deactivated_at
+    FROM wanted w JOIN {users} u ON lower(u.username) = lower(w.name) JOIN {membership} m ON m.user_id = u.id
     WHERE strpos(w.name, '@') = 0 AND m.state <> %(invited)s
+    ORDER BY w.name, u.username = w.name DESC, u.id)
 ), judged AS (
     SELECT e.position, e.kinds, t.at, m.id AS membership_id,
            CASE WHEN m.id IS NULL THEN 'unknown'

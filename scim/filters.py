@@ -11,7 +11,7 @@ first: each is one index probe, and the list query stays a plain primary-key sca
 
 from django.db.models import Q
 from django.db.models.functions import Lower
-from scim2_models import InvalidFilterException, ScimFilter
+from scim2_models import InvalidFilterException, InvalidValueException, ScimFilter
 from scim2_models.path import (
     CompareOperator,
     Comparison,
@@ -31,6 +31,8 @@ SUPPORTED = "eq on userName, externalId, emails.value, active and id, joined by 
 
 def parse_filter(text: str) -> Q:
     """The memberships a filter selects, or InvalidFilterException."""
+    if "\x00" in text:
+        raise InvalidValueException(detail="'filter' cannot contain a NUL character.")
     try:
         parsed = ScimFilter[RequestUser](text)
     except InvalidFilterException:
@@ -83,6 +85,8 @@ class _ToQuery(FilterVisitor[Q]):
         if node.op != CompareOperator.eq:
             raise InvalidFilterException(detail=f"'{node.op.value}' is not supported; filters support {SUPPORTED}.")
         value = coerce_value(binding, node.value, node.op)
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold it
+            raise InvalidValueException(detail=f"'{node.attr_path}' cannot contain a NUL character.")
         if name == "user_name":
             return Q(pk__in=user_name_ids(str(value)))
         if name == "external_id":
@@ -93,7 +97,10 @@ class _ToQuery(FilterVisitor[Q]):
         if name == "emails.value":
             return Q(email__in={str(value), str(value).lower()})
         if name == "active":
-            if not isinstance(value, bool):
+            # true or false, or Entra's strings "True" and "False"; not whatever else a boolean
+            # parser would take for one ("yes", "1", "on").
+            raw = node.value
+            if not isinstance(raw, bool) and not (isinstance(raw, str) and raw.strip().lower() in ("true", "false")):
                 raise InvalidFilterException(detail="'active' compares with true or false.")
             deactivated = Q(state=Membership.State.DEACTIVATED)
             return ~deactivated if value else deactivated

@@ -9,8 +9,9 @@ rejected. The published schema says so in its description.
 """
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, get_args
 
+from pydantic import BaseModel
 from scim2_models import (
     URN,
     AuthenticationScheme,
@@ -53,6 +54,60 @@ class RequestUser(User[EnterpriseUser]):
     unknown ones refused."""
 
     emails: list[RequestEmail] | None = None
+
+
+ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def _unstored_attributes() -> frozenset[str]:
+    """RFC 7643 User attributes (and the Enterprise User extension) a membership does not keep,
+    lower-cased: attribute names are case-insensitive (RFC 7643 §2.1)."""
+    request = {field.serialization_alias or name for name, field in RequestUser.model_fields.items()}
+    kept = {field.serialization_alias or name for name, field in OrgUser.model_fields.items()}
+    return frozenset(name.lower() for name in request - kept - {"EnterpriseUser"}) | {ENTERPRISE_SCHEMA.lower()}
+
+
+def _attribute_of(path: str) -> str:
+    """The top-level attribute a PATCH path names (``phoneNumbers[type eq "work"].value`` ->
+    ``phonenumbers``; an extension's path -> the extension)."""
+    lowered = path.strip().lower()
+    if lowered.startswith(ENTERPRISE_SCHEMA.lower()):
+        return ENTERPRISE_SCHEMA.lower()
+    lowered = lowered.removeprefix(USER_SCHEMA.lower() + ":")
+    for separator in ("[", "."):
+        lowered = lowered.split(separator, 1)[0]
+    return lowered
+
+
+def without_unstored(resource: dict) -> dict:
+    """A User body without the attributes that are accepted and not stored: identity providers
+    send them in shapes of their own (Entra's ``manager`` as a bare id), and nothing here reads them."""
+    unstored = UNSTORED_ATTRIBUTES
+    return {key: value for key, value in resource.items() if not (isinstance(key, str) and key.lower() in unstored)}
+
+
+def patch_without_unstored(body: dict) -> dict:
+    """A PatchOp body without the operations (or the parts of a path-less operation's value) that
+    touch attributes that are not stored; what is left is applied as sent."""
+    operations = body.get("Operations")
+    if not isinstance(operations, list):
+        return body
+    kept = []
+    for operation in operations:
+        if not isinstance(operation, dict):
+            kept.append(operation)
+            continue
+        path = operation.get("path")
+        if isinstance(path, str) and path.strip():
+            if _attribute_of(path) not in UNSTORED_ATTRIBUTES:
+                kept.append(operation)
+        elif isinstance(operation.get("value"), dict):
+            value = without_unstored(operation["value"])
+            if value:
+                kept.append({**operation, "value": value})
+        else:
+            kept.append(operation)
+    return {**body, "Operations": kept}
 
 
 class RoleValue(StrEnum):
@@ -101,6 +156,29 @@ class OrgUser(Resource):
     """False exactly when the membership is deactivated."""
 
     roles: Annotated[list[OrgRole] | None, Required.true] = None
+
+
+UNSTORED_ATTRIBUTES = _unstored_attributes()
+
+
+def _scim_names(model, names: dict[str, str]) -> dict[str, str]:
+    """Python field name -> SCIM attribute name, for every attribute of ``model`` and its parts
+    whose names differ (``display_name`` -> ``displayName``)."""
+    for name, field in model.model_fields.items():
+        alias = field.serialization_alias or name
+        if "_" in name and alias != name:
+            names[name] = alias
+        for candidate in (field.annotation, *get_args(field.annotation)):
+            for kind in (candidate, *get_args(candidate)):
+                nested = isinstance(kind, type) and issubclass(kind, BaseModel) and kind is not model
+                if nested and kind.__name__ not in names:
+                    names[kind.__name__] = kind.__name__
+                    _scim_names(kind, names)
+    return names
+
+
+# What error messages of the validation library call attributes, to be named as SCIM does.
+SCIM_NAMES = {name: alias for name, alias in _scim_names(RequestUser, {}).items() if "_" in name}
 
 
 def user_schema():

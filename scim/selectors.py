@@ -4,10 +4,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from scim2_models import NotFoundException
 
-from accounts.models import Membership
+from accounts.models import AuditAction, AuditEvent, Membership
 from scim.models import ScimIdentity
 from scim.schema import USER_SCHEMA
 
@@ -19,11 +19,42 @@ class UserPage:
     resources: list[dict]
 
 
+# Changes to what a User resource shows, from any side (SCIM, the UI, bulk actions, the dormancy
+# policy, the person's own profile): each writes an audit row naming the membership.
+SHOWN_CHANGES = [
+    AuditAction.MEMBERSHIP_ADD,
+    AuditAction.MEMBERSHIP_CHANGE_ROLE,
+    AuditAction.MEMBERSHIP_CHANGE_EMAIL,
+    AuditAction.MEMBERSHIP_DEACTIVATE,
+    AuditAction.MEMBERSHIP_REACTIVATE,
+    AuditAction.INVITE_CREATE,
+    AuditAction.INVITE_ACCEPT,
+    AuditAction.SCIM_PROVISION,
+    AuditAction.SCIM_UPDATE,
+    AuditAction.SCIM_DELETE,
+    AuditAction.PROFILE_UPDATE,
+]
+
+
+def _with_last_change(queryset: QuerySet) -> QuerySet:
+    last = (
+        AuditEvent.objects.filter(target_membership=OuterRef("pk"), action__in=SHOWN_CHANGES)
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    return queryset.select_related("scim_identity").annotate(last_change=Subquery(last))
+
+
 def memberships() -> QuerySet:
     """Every membership SCIM sees: all but those a SCIM DELETE removed."""
     # NOT IN over the few deleted ones (a partial index) keeps counts and pages off a join.
     deleted = ScimIdentity.objects.filter(deleted_at__isnull=False).values("membership_id")
-    return Membership.objects.select_related("scim_identity").exclude(pk__in=deleted).order_by("id")
+    return _with_last_change(Membership.objects.exclude(pk__in=deleted)).order_by("id")
+
+
+def membership_reloaded(pk: int) -> Membership:
+    """A membership as it is now, with what its User resource needs (SCIM-deleted ones too)."""
+    return _with_last_change(Membership.objects.all()).get(pk=pk)
 
 
 def membership_for_id(resource_id: str) -> Membership:
@@ -71,13 +102,16 @@ def user_resource(membership: Membership, *, location: str) -> dict:
     resource["active"] = membership.state != Membership.State.DEACTIVATED
     role_primary = True if identity is None or identity.role_primary is None else identity.role_primary
     resource["roles"] = [{"value": membership.role, "primary": role_primary}]
-    changes = [membership.created_at, membership.joined_at, membership.deactivated_at]
+    # An identity keeps when the membership was created; the membership's own "Added" moves
+    # forward when an invite is sent again.
+    created = membership.created_at if identity is None else min(membership.created_at, identity.created_at)
+    changes = [created, membership.joined_at, membership.deactivated_at, getattr(membership, "last_change", None)]
     if identity is not None:
-        changes += [identity.created_at, identity.updated_at]
+        changes.append(identity.updated_at)
     version = hashlib.sha256(json.dumps(resource, sort_keys=True).encode()).hexdigest()[:20]
     resource["meta"] = {
         "resourceType": "User",
-        "created": _iso(membership.created_at if identity is None else min(membership.created_at, identity.created_at)),
+        "created": _iso(created),
         "lastModified": _iso(max(moment for moment in changes if moment is not None)),
         "location": location,
         "version": f'W/"{version}"',
@@ -89,7 +123,9 @@ def users_page(*, where: Q, start_index: int, count: int, location_of) -> UserPa
     """One page of the memberships ``where`` selects, in id order (RFC 7644 §3.4.2.4)."""
     queryset = memberships().filter(where)
     total = queryset.count()
-    rows = list(queryset[start_index - 1 : start_index - 1 + count]) if count else []
+    # Past the end is an empty page (RFC 7644 §3.4.2.4), and an offset the database cannot hold
+    # (a bigint) is always past the end.
+    rows = list(queryset[start_index - 1 : start_index - 1 + count]) if count and start_index <= total else []
     return UserPage(
         total=total,
         start_index=start_index,

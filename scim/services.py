@@ -19,6 +19,7 @@ from scim2_models import (
     ConflictException,
     InvalidValueException,
     MutabilityException,
+    NotFoundException,
     PatchOp,
     PreconditionFailedException,
     UniquenessException,
@@ -28,20 +29,28 @@ from accounts.audit_services import audit_record
 from accounts.models import AuditAction, Membership, Role, SystemActor
 from accounts.selectors import memberships_by_email
 from accounts.services import (
+    EmailTaken,
+    SharedAccount,
     invite_create,
     invite_deactivate,
-    invite_resend,
     membership_add,
+    membership_change_email,
     membership_change_role,
     membership_deactivate,
     membership_reactivate,
+    memberships_lock,
 )
 from orgdash.errors import Conflict
 from scim.models import ScimIdentity
 from scim.schema import RequestUser
-from scim.selectors import identity_of, user_resource
+from scim.selectors import identity_of, membership_reloaded, user_resource
 
 ACTOR = SystemActor.SCIM
+
+
+class SharedAccountException(MutabilityException):
+    """A change this org cannot make to an account other orgs share: 400 ``mutability``, RFC 7644
+    §3.12's answer for a change the attribute's current state does not allow."""
 
 
 @dataclass
@@ -180,7 +189,9 @@ def user_create(*, user: RequestUser, ip_address: str | None = None) -> Membersh
         membership = result.invited[0]
     try:
         with transaction.atomic():
-            ScimIdentity.objects.create(membership=membership, **_identity_fields(desired))
+            ScimIdentity.objects.create(
+                membership=membership, created_at=membership.created_at, **_identity_fields(desired)
+            )
     except IntegrityError as error:
         raise UniquenessException(detail=f"userName '{desired.user_name}' is already in this organization.") from error
     audit_record(
@@ -203,7 +214,8 @@ def _revive(membership: Membership, desired: Desired, ip_address: str | None) ->
     identity = identity_of(membership)
     if identity is None or identity.deleted_at is None:
         raise UniquenessException(detail=f"{desired.email} is already in this organization.")
-    membership = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
+    membership = _locked(membership, None)
+    identity = identity_of(membership)
     identity.deleted_at = None
     identity.save(update_fields=["deleted_at"])
     audit_record(action=AuditAction.SCIM_PROVISION, actor=ACTOR, target=membership, ip_address=ip_address, revived=True)
@@ -260,24 +272,29 @@ def user_replace(
 
 @transaction.atomic
 def user_patch(
-    *, membership: Membership, patch: PatchOp, if_match: str | None = None, ip_address: str | None = None
+    *, membership: Membership, patch: PatchOp | None, if_match: str | None = None, ip_address: str | None = None
 ) -> Membership:
     """PATCH: the operations are applied by ``scim2-models`` to the current resource, and the
-    result is applied like a PUT."""
+    result is applied like a PUT. ``None``: nothing to apply (``If-Match`` is still checked)."""
     membership = _locked(membership, if_match)
+    if patch is None:
+        return membership
     current = user_resource(membership, location="")
     current.pop("meta")
-    # Unmarked, so that an identity provider appending a role to the list (Entra) gives that role;
-    # the flag as last sent comes back unless the operations change it.
-    identity = identity_of(membership)
-    current["roles"] = [{"value": membership.role}]
+    # The role as GET shows it (with its primary flag), so operations filtering on the flag
+    # (``roles[primary eq true]``, Entra) find it.
+    [shown_role] = current["roles"]
     user = RequestUser.model_validate(current)
     patch.patch(user)
     if user.active is None or not user.roles:
         raise MutabilityException(detail="active and roles cannot be removed; replace them instead.")
-    untouched = len(user.roles) == 1 and user.roles[0].value == membership.role and user.roles[0].primary is None
-    if untouched and identity is not None:
-        user.roles[0].primary = identity.role_primary
+    if len(user.roles) > 1:
+        # The entry as it was does not outvote the ones added next to it: an identity provider
+        # appending a role to the list (Entra) means to give that role.
+        for entry in user.roles:
+            if str(entry.value).strip().lower() == shown_role["value"] and entry.primary == shown_role["primary"]:
+                entry.primary = None
+                break
     _apply(membership, desired_from(user, current_role=membership.role), ip_address)
     return _reloaded(membership)
 
@@ -288,16 +305,23 @@ def user_delete(*, membership: Membership, if_match: str | None = None, ip_addre
     stays); for SCIM the user is gone (RFC 7644 §3.6)."""
     membership = _locked(membership, if_match)
     _set_active(membership, False, ip_address)
-    identity = identity_of(membership) or ScimIdentity(membership=membership, user_name=membership.email)
+    identity = identity_of(membership) or _new_identity(membership, user_name=membership.email)
     identity.deleted_at = timezone.now()
     identity.save()
     audit_record(action=AuditAction.SCIM_DELETE, actor=ACTOR, target=membership, ip_address=ip_address)
 
 
 def _locked(membership: Membership, if_match: str | None) -> Membership:
-    membership = (
-        Membership.objects.select_for_update(of=("self",)).select_related("scim_identity").get(pk=membership.pk)
-    )
+    """Locks the person for a change in the order every change takes: their account (an e-mail
+    change writes it, as profile changes do first), then the admins and the membership
+    (``memberships_lock``), so provisioning and the UI never wait on each other in a cycle."""
+    if membership.user_id is not None:
+        # NO KEY: a concurrent change by this person, as an admin, checks its audit row's key to them.
+        accounts = get_user_model().objects.select_for_update(no_key=True).filter(pk=membership.user_id)
+        list(accounts.values_list("pk", flat=True))
+    if membership.pk not in memberships_lock(ids=[membership.pk]):
+        raise NotFoundException(detail=f"No user with id '{membership.pk}'.")
+    membership = _reloaded(membership)
     if if_match and if_match.strip() != "*":
         version = user_resource(membership, location="")["meta"]["version"]
         wanted = {tag.strip() for tag in if_match.split(",")}
@@ -306,8 +330,13 @@ def _locked(membership: Membership, if_match: str | None) -> Membership:
     return membership
 
 
+def _new_identity(membership: Membership, *, user_name: str) -> ScimIdentity:
+    # Created as the membership was, for ``meta.created``: SCIM links people the UI added.
+    return ScimIdentity(membership=membership, user_name=user_name, created_at=membership.created_at)
+
+
 def _reloaded(membership: Membership) -> Membership:
-    return Membership.objects.select_related("scim_identity").get(pk=membership.pk)
+    return membership_reloaded(membership.pk)
 
 
 def _apply(membership: Membership, desired: Desired, ip_address: str | None) -> None:
@@ -330,7 +359,7 @@ def _apply_identity(membership: Membership, desired: Desired, ip_address: str | 
     owner = _user_name_owner(desired.user_name)
     if owner is not None and owner.pk != membership.pk:
         raise UniquenessException(detail=f"userName '{desired.user_name}' is already in this organization.")
-    identity = identity_of(membership) or ScimIdentity(membership=membership, user_name=desired.user_name)
+    identity = identity_of(membership) or _new_identity(membership, user_name=desired.user_name)
     wanted = _identity_fields(desired)
     changed = {field: value for field, value in wanted.items() if getattr(identity, field) != value}
     if identity.pk is None or changed:
@@ -351,25 +380,13 @@ def _apply_identity(membership: Membership, desired: Desired, ip_address: str | 
 
 
 def _change_email(membership: Membership, email: str, ip_address: str | None) -> None:
-    """The person's e-mail follows the identity provider: their account's log-in e-mail once they
-    have joined, else the address the invite goes to (a new link is sent there)."""
-    other = memberships_by_email([email]).get(email)
-    if other is not None and other.pk != membership.pk:
-        raise UniquenessException(detail=f"{email} is already in this organization.")
-    previous = membership.email
-    if membership.user_id is not None:
-        account = get_user_model().objects.select_for_update().get(pk=membership.user_id)
-        if get_user_model().objects.filter(email__iexact=email).exclude(pk=account.pk).exists():
-            raise UniquenessException(detail=f"Another account already uses {email}.")
-        account.email = email
-        account.save(update_fields=["email"])
-    membership.email = email
-    membership.save(update_fields=["email"])
-    audit_record(
-        action=AuditAction.MEMBERSHIP_CHANGE_EMAIL, actor=ACTOR, target=membership, ip_address=ip_address, old=previous
-    )
-    if membership.state == Membership.State.INVITED:
-        invite_resend(membership=membership, actor=ACTOR, ip_address=ip_address)
+    try:
+        membership_change_email(membership=membership, email=email, actor=ACTOR, ip_address=ip_address)
+    except EmailTaken as error:
+        raise UniquenessException(detail=error.message) from error
+    except SharedAccount as error:
+        raise SharedAccountException(detail=error.message) from error
+    membership.refresh_from_db()
 
 
 def _set_active(membership: Membership, active: bool, ip_address: str | None) -> None:

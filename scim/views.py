@@ -3,6 +3,7 @@
 (``"status"`` as a string, ``scimType`` where RFC 7644 §3.12 has one), never a 5xx for bad input."""
 
 import json
+import re
 
 from django.core.exceptions import SuspiciousOperation
 from django.db.models import Q
@@ -28,6 +29,7 @@ from scim2_models import (
     SearchRequest,
 )
 
+from orgdash.api.parsers import JSONNestedTooDeeply, loads_json
 from scim import selectors, services
 from scim.authentication import IsScimClient, ScimTokenAuthentication
 from scim.filters import parse_filter
@@ -35,11 +37,14 @@ from scim.schema import (
     DEFAULT_COUNT,
     MAX_PAYLOAD_BYTES,
     MAX_RESULTS,
+    SCIM_NAMES,
     USER_SCHEMA,
     RequestUser,
+    patch_without_unstored,
     resource_types,
     service_provider_config,
     user_schema,
+    without_unstored,
 )
 
 SCIM_MEDIA_TYPE = "application/scim+json"
@@ -81,19 +86,82 @@ class ScimParser(BaseParser):
         if len(raw) > MAX_PAYLOAD_BYTES:
             raise PayloadTooLargeException(detail=f"The body is larger than {MAX_PAYLOAD_BYTES} bytes.")
         try:
-            data = json.loads(raw.decode("utf-8"))
+            data = loads_json(raw.decode("utf-8"))
+        except JSONNestedTooDeeply as error:
+            raise InvalidSyntaxException(detail=str(error)) from error
         except (UnicodeDecodeError, ValueError) as error:
             raise InvalidSyntaxException(detail=f"The body is not valid JSON: {error}") from error
         if not isinstance(data, dict):
             raise InvalidSyntaxException(detail="The body must be a JSON object.")
+        attribute = _nul_attribute(data)
+        if attribute is not None:
+            # PostgreSQL text cannot hold NUL: refused here, before anything is looked up or stored.
+            raise InvalidValueException(detail=f"'{attribute}' cannot contain a NUL character.")
         return data
 
 
+def _nul_attribute(data, path: str = "") -> str | None:
+    """The attribute (as a SCIM path, e.g. ``name.givenName``) of the first string or name in the
+    body that holds a NUL character; in a PATCH, named by the operation's ``path``."""
+    if isinstance(data, str):
+        return (path or "value") if "\x00" in data else None
+    if isinstance(data, list):
+        return next((found for item in data if (found := _nul_attribute(item, path)) is not None), None)
+    if not isinstance(data, dict):
+        return None
+    operations = data.get("Operations") if not path else None
+    for key, value in data.items():
+        name = f"{path}.{key}" if path else key
+        if "\x00" in key:
+            return name.replace("\x00", "\\u0000")
+        if key == "Operations" and isinstance(operations, list):
+            found = _nul_in_operations(operations)
+        else:
+            found = _nul_attribute(value, name)
+        if found is not None:
+            return found
+    return None
+
+
+def _nul_in_operations(operations: list) -> str | None:
+    for operation in operations:
+        if not isinstance(operation, dict):
+            continue
+        target = operation.get("path")
+        if isinstance(target, str) and "\x00" in target:
+            return "path"
+        rest = {key: value for key, value in operation.items() if key not in ("path", "value")}
+        found = _nul_attribute(rest, "Operations") or _nul_attribute(
+            operation.get("value"), target if isinstance(target, str) else ""
+        )
+        if found is not None:
+            return found
+    return None
+
+
 def error_response(*, status_code: int, detail: str, scim_type: str | None = None, headers=None) -> Response:
-    body = {"schemas": [ERROR_SCHEMA], "status": str(status_code), "detail": detail}
+    body = {"schemas": [ERROR_SCHEMA], "status": str(status_code), "detail": _public_detail(detail)}
     if scim_type:
         body["scimType"] = scim_type
     return Response(body, status=status_code, headers=headers)
+
+
+_PYTHON_NAMES = re.compile(r"\b(" + "|".join(sorted(SCIM_NAMES, key=len, reverse=True)) + r")\b")
+
+
+def _public_detail(detail: str) -> str:
+    """An error's detail in SCIM's words: attributes by their SCIM names, and without the
+    validation library's report around it (model names, error codes, links to its documentation)."""
+    detail = _PYTHON_NAMES.sub(lambda match: SCIM_NAMES[match.group(1)], detail)
+    if "validation error" not in detail and "pydantic" not in detail:
+        return detail
+    lines = [line.strip() for line in detail.splitlines()]
+    kept = [
+        re.sub(r"\s*\[type=[^\]]*\]", "", line)
+        for line in lines
+        if line and "validation error" not in line and "pydantic" not in line
+    ]
+    return ": ".join(kept) or "Invalid value."
 
 
 class ScimView(APIView):
@@ -241,7 +309,7 @@ class UsersView(ScimView):
         return Response(list_response(resources, total=page.total, start_index=start_index))
 
     def post(self, request):
-        user = RequestUser.model_validate(request.data, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+        user = RequestUser.model_validate(without_unstored(request.data), scim_ctx=Context.RESOURCE_CREATION_REQUEST)
         membership = services.user_create(user=user, ip_address=self.ip_address())
         return self.user_response(membership, status_code=status.HTTP_201_CREATED, location=True)
 
@@ -277,7 +345,7 @@ class UserView(ScimView):
 
     def put(self, request, resource_id):
         membership = selectors.membership_for_id(resource_id)
-        user = RequestUser.model_validate(request.data, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+        user = RequestUser.model_validate(without_unstored(request.data), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
         membership = services.user_replace(
             membership=membership, user=user, if_match=request.headers.get("If-Match"), ip_address=self.ip_address()
         )
@@ -285,7 +353,10 @@ class UserView(ScimView):
 
     def patch(self, request, resource_id):
         membership = selectors.membership_for_id(resource_id)
-        patch = PatchOp[RequestUser].model_validate(request.data, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+        body = patch_without_unstored(request.data)
+        patch = None  # every operation touched attributes that are not stored
+        if body.get("Operations") or not request.data.get("Operations"):
+            patch = PatchOp[RequestUser].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
         membership = services.user_patch(
             membership=membership, patch=patch, if_match=request.headers.get("If-Match"), ip_address=self.ip_address()
         )

@@ -147,6 +147,34 @@ class UserPageOutputSerializer(serializers.Serializer):
     results = UserOutputSerializer(many=True)
 
 
+class RepeatableCharField(serializers.CharField):
+    """A comma-separated list in one query parameter; the parameter given several times reads as
+    all its values joined (``?status=active&status=inactive`` is ``?status=active,inactive``)."""
+
+    def get_value(self, dictionary):
+        if hasattr(dictionary, "getlist") and len(dictionary.getlist(self.field_name)) > 1:
+            return ",".join(dictionary.getlist(self.field_name))
+        return super().get_value(dictionary)
+
+
+class QueryParametersInputSerializer(serializers.Serializer):
+    """Query parameters: one that takes a single value and is given several different ones is
+    refused (DRF would keep the last and silently drop the others); the same value repeated (a
+    ``next`` link merged with the client's own parameters) is that value. ``RepeatableCharField``s
+    take every value."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "getlist"):
+            repeated = {
+                name: [f"Give {name} one value; it was given {len(set(data.getlist(name)))} different ones."]
+                for name, field in self.fields.items()
+                if not isinstance(field, RepeatableCharField) and len(set(data.getlist(name))) > 1
+            }
+            if repeated:
+                raise serializers.ValidationError(repeated)
+        return super().to_internal_value(data)
+
+
 _STATUS_CODE = f"({'|'.join(Status.values)})"
 # What the schema publishes for ``status``: one code or several, comma-separated (``allow_blank``
 # adds the empty string: no filter).
@@ -154,8 +182,8 @@ STATUS_LIST_PATTERN = f"^{_STATUS_CODE}(,{_STATUS_CODE})*$"
 
 
 @extend_schema_field({"type": "string", "pattern": STATUS_LIST_PATTERN, "example": "active,inactive"})
-class StatusListField(serializers.CharField):
-    """``status=active`` or ``status=active,inactive``."""
+class StatusListField(RepeatableCharField):
+    """``status=active``, ``status=active,inactive`` or ``status=active&status=inactive``."""
 
     def to_internal_value(self, data):
         text = super().to_internal_value(data)
@@ -177,7 +205,7 @@ class PageSizeField(serializers.IntegerField):
     refused (as the README documents), so only the lower bound is validated."""
 
 
-class UserFilterInputSerializer(serializers.Serializer):
+class UserFilterInputSerializer(QueryParametersInputSerializer):
     search = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -355,8 +383,8 @@ class MeSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices, read_only=True)
 
 
-class AuditFilterInputSerializer(serializers.Serializer):
-    action = serializers.CharField(required=False, allow_blank=True, max_length=500)
+class AuditFilterInputSerializer(QueryParametersInputSerializer):
+    action = RepeatableCharField(required=False, allow_blank=True, max_length=500)
     actor = serializers.CharField(required=False, allow_blank=True, max_length=254)
     target = serializers.CharField(required=False, allow_blank=True, max_length=254)
     since = serializers.DateField(required=False, input_formats=["iso-8601"])

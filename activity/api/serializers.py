@@ -115,9 +115,16 @@ class TopUsersInputSerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=TOP_USERS_MAX, default=10, help_text="How many people.")
 
 
-# The request body as the schema shows it; the endpoint checks each event on its own.
+# The request body as the schema shows it (so clients, and the API fuzzer, see an event's fields);
+# the endpoint checks each event on its own.
+class ActivityEventInputSerializer(serializers.Serializer):
+    user = serializers.CharField(help_text="The member's e-mail or username (either in any case).")
+    kind = serializers.ChoiceField(choices=KINDS)
+    timestamp = serializers.DateTimeField(help_text="ISO 8601 with a time of day; without an offset: UTC.")
+
+
 class EventsInputSerializer(serializers.Serializer):
-    events = serializers.ListField(child=serializers.DictField(), max_length=MAX_EVENTS_PER_BATCH)
+    events = serializers.ListField(child=ActivityEventInputSerializer(), max_length=MAX_EVENTS_PER_BATCH)
 
 
 class RunInputSerializer(serializers.Serializer):

@@ -21,6 +21,7 @@ from django.utils.functional import SimpleLazyObject, empty
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from orgdash.core.health import health_report
+from orgdash.core.views import is_api_request, page_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -96,12 +97,12 @@ class CachedTenantMiddleware(TenantMainMiddleware):
     ``SET search_path`` round trip to public and back before the request's first statement."""
 
     def process_request(self, request):
-        if settings.ORGDASH_TENANT_CACHE_SECONDS <= 0:
-            return super().process_request(request)
         try:
             hostname = self.hostname_from_request(request)
         except DisallowedHost:
-            return HttpResponseNotFound()
+            return page_not_found(request) if is_api_request(request) else HttpResponseNotFound()
+        if settings.ORGDASH_TENANT_CACHE_SECONDS <= 0:
+            return super().process_request(request)
         tenant = tenant_cache.get(hostname)
         if tenant is None:  # looked up in public and cached by get_tenant(), or a 404
             return super().process_request(request)
@@ -112,6 +113,12 @@ class CachedTenantMiddleware(TenantMainMiddleware):
         switch_connection_to(tenant)
         self.setup_url_routing(request)
         return None
+
+    def no_tenant_found(self, request, hostname):
+        # Answered here, not by raising Http404: under DEBUG that would be Django's debug page.
+        if is_api_request(request):
+            return page_not_found(request)
+        return super().no_tenant_found(request, hostname)
 
     def get_tenant(self, domain_model, hostname):
         tenant = super().get_tenant(domain_model, hostname)

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -76,6 +77,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["email"]
+        # Activity ingestion finds people by username in any case, as it does by e-mail.
+        indexes = [models.Index(Lower("username"), name="core_user_username_lower")]
 
     def __str__(self) -> str:
         return self.email

@@ -249,7 +249,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.api.permissions.IsOrgAdmin"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["orgdash.api.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "orgdash.api.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "orgdash.api.errors.exception_handler",
@@ -268,6 +268,7 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "accounts.models.Role",
         "ReportFrequencyEnum": "hygiene.models.ReportFrequency",
         "ReportPeriodEnum": ["weekly", "monthly"],
+        "ActivityKindEnum": ["login", "page_view", "run_logged", "sdk", "api"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -96,6 +96,10 @@ def test_filters_apply(admin_client, in_acme):
     assert emails() == ["f1@filters.test", "f2@filters.test", "f3@filters.test"]
     assert emails(role="viewer") == ["f1@filters.test"]
     assert emails(status="deactivated,invite_pending") == ["f2@filters.test", "f3@filters.test"]
+    assert emails(status=["deactivated", "invite_pending"]) == ["f2@filters.test", "f3@filters.test"]
+    repeated_role = admin_client.get("/api/v1/users/export.csv", {"role": ["viewer", "admin"]})
+    assert repeated_role.status_code == 400 and repeated_role["Content-Type"] == "application/json"
+    assert "role" in repeated_role.json()["errors"]
     bad = admin_client.get("/api/v1/users/export.csv", {"status": "nope"})
     assert bad.status_code == 400 and bad["Content-Type"] == "application/json"
     assert "status" in bad.json()["errors"]

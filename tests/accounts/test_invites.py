@@ -39,7 +39,7 @@ def test_invite_many_sends_one_email_each_on_commit(
     assert response.status_code == 201, response.content
     body = response.json()
     assert [u["email"] for u in body["invited"]] == ["new.one@example.test", "new2@example.test"]
-    assert body["skipped"] == []
+    assert body["skipped"] == [{"email": "new2@example.test", "reason": services.DUPLICATE_IN_REQUEST}]
     for user in body["invited"]:
         assert user["status"] == "invite_pending" and user["role"] == "viewer"
         assert user["username"] is None and user["name"] is None and user["invited_by"] == "admin@acme.test"
@@ -98,6 +98,26 @@ def test_existing_members_and_pending_invites_are_skipped(admin_client, in_acme,
     assert "already pending" in reasons["waiting@example.test"]
     assert "reactivate" in reasons["gone@acme.test"]
     assert len(callbacks) == 1
+
+
+def test_an_address_given_twice_in_any_case_is_invited_once_and_the_repeat_skipped(
+    admin_client, acme, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = _invite(admin_client, ["new1@ext.test", "NEW1@ext.test", "member@acme.test", " Member@ACME.test "])
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert [u["email"] for u in body["invited"]] == ["new1@ext.test"]
+    assert [(s["email"], s["reason"]) for s in body["skipped"]] == [
+        ("new1@ext.test", services.DUPLICATE_IN_REQUEST),
+        ("member@acme.test", "This person is already a member."),
+        ("member@acme.test", services.DUPLICATE_IN_REQUEST),
+    ]
+    assert "duplicate" in services.DUPLICATE_IN_REQUEST.lower()
+    assert len(callbacks) == 1
+    connection.set_tenant(acme)
+    assert Membership.objects.filter(email="new1@ext.test").count() == 1
+    assert AuditEvent.objects.filter(action="invite.create", target_repr="new1@ext.test").count() == 1
 
 
 def test_resend_makes_a_new_link_and_kills_the_old(admin_client, acme, eager_tasks, django_capture_on_commit_callbacks):

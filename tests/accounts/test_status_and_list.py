@@ -160,8 +160,16 @@ def test_filters_search_status_role(admin_client, sortable_people):
     assert emails(status="active") == ["a", "b", "c", "d", "e"]
     assert emails(status="inactive,deactivated") == ["f", "g"]
     assert emails(status="invite_pending") == ["h"]
+    # A repeated status reads as its values comma-separated: every one of them counts.
+    assert emails(status=["inactive", "deactivated"]) == ["f", "g"]
+    assert emails(status=["invite_pending", "inactive,deactivated"]) == ["f", "g", "h"]
     assert emails(role="admin") == ["e"]
     assert emails(role="admin", status="inactive") == []
+    # A single-value parameter repeated with the same value (a `next` link merged with the
+    # client's own parameters) is that value; different values are refused.
+    assert emails(role=["admin", "admin"]) == ["e"]
+    different = admin_client.get("/api/v1/users/", {"search": tag, "role": ["admin", "viewer"]})
+    assert different.status_code == 400 and "role" in different.json()["errors"]
     # Search is a case-insensitive substring of name, username or e-mail.
     response = admin_client.get("/api/v1/users/", {"search": "CAROL"})
     assert [row["email"] for row in response.json()["results"]] == [f"c@{tag}"]
@@ -182,6 +190,12 @@ def test_filters_search_status_role(admin_client, sortable_people):
         ({"page_size": "-5"}, "page_size"),
         ({"page_size": "many"}, "page_size"),
         ({"search": "x" * 201}, "search"),
+        # One value each: a different second one is refused rather than silently winning over the first.
+        ({"role": ["admin", "viewer"]}, "role"),
+        ({"ordering": ["name", "-name"]}, "ordering"),
+        ({"search": ["a", "b"]}, "search"),
+        ({"page": ["1", "2"]}, "page"),
+        ({"page_size": ["5", "50"]}, "page_size"),
     ],
 )
 def test_bad_parameters_answer_400_naming_the_parameter(admin_client, params, field):

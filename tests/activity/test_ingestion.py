@@ -20,7 +20,7 @@ from activity.services import activity_record_write, membership_stats_catch_up
 from orgdash.celery import app as celery_app
 from tests.clock import Clock, yesterday_noon
 from tests.conftest import login
-from tests.factories import make_member, make_pending_invite
+from tests.factories import make_member, make_pending_invite, make_user
 
 EVENTS = "/api/v1/activity/events/"
 
@@ -172,6 +172,53 @@ def test_each_event_is_judged_on_its_own_and_the_good_ones_are_written(
     alice_now = refreshed(acme, alice)
     assert alice_now.days_active == len(alice_rows)
     assert alice_now.last_active == now + dt.timedelta(minutes=2)
+
+
+def test_a_timestamp_at_the_edge_of_the_calendar_rejects_only_its_event(acme, acme_client, service_key, people):
+    alice, _ = people
+    moment = timezone.now().replace(microsecond=0) - dt.timedelta(hours=1)
+    events = [
+        {"user": alice.email, "kind": "api", "timestamp": "9999-12-31T23:59:59-05:00"},  # past year 9999 in UTC
+        {"user": alice.email, "kind": "api", "timestamp": iso(moment)},
+        {"user": alice.email, "kind": "api", "timestamp": "0001-01-01T00:00:00+01:00"},  # before year 1 in UTC
+        {"user": alice.email, "kind": "api", "timestamp": "9999-12-31T23:59:59.999999"},
+    ]
+    response = post(acme_client, events, service_key)
+    assert response.status_code == 202
+    body = response.json()
+    assert body["accepted"] == 1
+    rejected = {item["index"]: item["reason"] for item in body["rejected"]}
+    assert rejected == {
+        0: "timestamp is in the future",
+        2: "timestamp is before 2000-01-01",
+        3: "timestamp is in the future",
+    }
+    assert rows_of(acme, alice)[moment.date()][0] == ActivityKind.API
+
+
+def test_a_username_is_matched_in_any_case_like_an_email(acme, acme_client, service_key):
+    connection.set_tenant(acme)
+    users = [make_user(email=f"{name}@case.test") for name in ("adam", "eve", "eve-twin")]
+    # Two usernames differing only in case (older data; profiles refuse such a change now).
+    for user, username in zip(users, ("adam.perez.1.x", "Eve", "eve"), strict=True):
+        user.username = username
+        user.save(update_fields=["username"])
+    adam, eve, eve_twin = (make_member(user=user) for user in users)
+    connection.set_schema_to_public()
+    moment = timezone.now().replace(microsecond=0) - dt.timedelta(hours=1)
+
+    def days_of(*names) -> dict:
+        events = [{"user": name, "kind": "api", "timestamp": iso(moment)} for name in names]
+        body = post(acme_client, events, service_key).json()
+        assert body["accepted"] == len(names), body
+        return {person: set(rows_of(acme, person)) for person in (adam, eve, eve_twin)}
+
+    assert days_of("ADAM.PEREZ.1.X", "Adam.Perez.1.x") == {adam: {moment.date()}, eve: set(), eve_twin: set()}
+    # The username written as sent wins; in another case, the older account.
+    assert days_of("eve")[eve] == set()
+    assert days_of("EVE")[eve] == {moment.date()}
+    body = post(acme_client, [{"user": "adam.perez.1.y", "kind": "api", "timestamp": iso(moment)}], service_key).json()
+    assert body["rejected"] == [{"index": 0, "reason": "no member of this organization is called 'adam.perez.1.y'"}]
 
 
 def test_sending_the_same_batch_twice_changes_nothing(acme, acme_client, service_key, people):

@@ -18,6 +18,7 @@ never touched. The fuzzing admin keeps its role and state between examples (a ge
 it), and a second admin means the last-admin rule never masks a path.
 """
 
+import datetime as dt
 import os
 import random
 
@@ -29,6 +30,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection, transaction
 from hypothesis import HealthCheck, Phase, given, seed
 from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -60,6 +62,16 @@ STATEFUL_STEPS = 8
 # Replaying one operation: ORGDASH_FUZZ_ONLY="GET /api/v1/users/" (a substring of "METHOD path").
 ONLY = os.environ.get("ORGDASH_FUZZ_ONLY", "")
 REPLAY = f"replay with ORGDASH_FUZZ_SEED={SEED}"
+
+# Dates and times (``since``/``until``, events' timestamps) drawn often from the calendar's first
+# and last days, with offsets that carry them past its ends once moved to UTC: day arithmetic and
+# time-zone conversion overflow there, and a uniform draw almost never lands on them.
+CALENDAR_EDGES = [dt.date.min, dt.date.min + dt.timedelta(days=1), dt.date.max - dt.timedelta(days=1), dt.date.max]
+dates = st.one_of(st.sampled_from(CALENDAR_EDGES), st.dates())
+offsets = st.sampled_from(["Z", "+00:00", "-00:00", "+01:00", "-05:00", "+14:00", "-12:00", "+23:59", "-23:59"])
+times = st.one_of(st.sampled_from([dt.time.min, dt.time.max]), st.times())
+schemathesis.openapi.format("date", dates.map(dt.date.isoformat))
+schemathesis.openapi.format("date-time", st.builds("{}T{}{}".format, dates, times, offsets))
 
 
 @pytest.fixture(scope="module")

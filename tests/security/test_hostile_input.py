@@ -15,8 +15,10 @@ from accounts.exports import FORMULA_PREFIXES, neutralize_formula
 from accounts.models import AuditEvent, Membership
 from activity.models import ActivityKind
 from activity.services import activity_events_ingest
+from orgdash.api.parsers import MAX_JSON_DEPTH
 from tests.conftest import login
 from tests.factories import make_member, make_user
+from tests.scim.conftest import SCIM, ScimClient, token_for
 
 pytestmark = pytest.mark.django_db
 DB_SETTINGS = settings(
@@ -136,7 +138,17 @@ hostile_events = st.one_of(
         {
             "user": st.sampled_from([*MEMBERS, "admin@globex.test", "nobody@acme.test", "", "x" * 300]),
             "kind": st.sampled_from([*KINDS, "LOGIN", "delete", ""]),
-            "timestamp": st.sampled_from(["2026-13-01T00:00:00Z", "yesterday", "2999-01-01T00:00:00Z", "1999-12-31"]),
+            "timestamp": st.sampled_from(
+                [
+                    "2026-13-01T00:00:00Z",
+                    "yesterday",
+                    "2999-01-01T00:00:00Z",
+                    "1999-12-31",
+                    # In range as written, out of range once moved to UTC.
+                    "9999-12-31T23:59:59-05:00",
+                    "0001-01-01T00:00:00+01:00",
+                ]
+            ),
         }
     ),
 )
@@ -224,6 +236,52 @@ def test_malformed_bodies_are_refused(admin_client, content_type, payload, expec
     response = admin_client.generic("POST", "/api/v1/invites/", payload, content_type=content_type)
     assert response.status_code == expected
     assert response.json()["detail"]
+
+
+def _nested(depth: int) -> str:
+    return '{"a": ' + "[" * depth + "]" * depth + "}"
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("post", "/api/v1/users/bulk/"),
+        ("post", "/api/v1/invites/"),
+        ("patch", "/api/v1/me/"),
+        ("post", "/api/v1/activity/events/"),
+        ("put", "/api/v1/settings/dormancy/"),
+    ],
+)
+def test_deeply_nested_json_answers_a_json_400_and_changes_nothing(acme, admin_client, method, path):
+    connection.set_tenant(acme)
+    audit_rows = AuditEvent.objects.count()
+    connection.set_schema_to_public()
+    for depth in (30_000, MAX_JSON_DEPTH + 1):
+        response = getattr(admin_client, method)(path, _nested(depth), content_type="application/json")
+        assert response.status_code == 400, (depth, response.status_code, response.content[:300])
+        assert response["Content-Type"] == "application/json"
+        assert "nested too deeply" in response.json()["detail"]
+    connection.set_tenant(acme)
+    assert AuditEvent.objects.count() == audit_rows
+
+
+def test_json_nested_as_deep_as_allowed_is_read(admin_client):
+    response = admin_client.patch("/api/v1/me/", _nested(MAX_JSON_DEPTH - 1), content_type="application/json")
+    assert response.status_code == 200, response.content[:300]  # an unknown field, ignored
+
+
+def test_deeply_nested_scim_bodies_answer_a_scim_invalid_syntax_error(acme):
+    scim = ScimClient("acme", token_for(acme))
+    connection.set_tenant(acme)
+    member = make_member()
+    connection.set_schema_to_public()
+    for method, path in (("post", "Users"), ("put", f"Users/{member.pk}"), ("patch", f"Users/{member.pk}")):
+        response = scim.request(method, path, _nested(30_000))
+        assert response.status_code == 400, (method, response.status_code, response.content[:300])
+        assert response["Content-Type"].startswith(SCIM)
+        body = response.json_body
+        assert (body["status"], body["scimType"]) == ("400", "invalidSyntax")
+        assert "nested too deeply" in body["detail"]
 
 
 def test_too_many_query_parameters_answer_a_json_400(admin_client):

@@ -108,6 +108,7 @@ PAGE_POLICIES = {
     "password_reset_confirm": "open_page",
     "profile": "login_required",  # any member (and staff): their own name, password and keys
     "hygiene-keep-access": "invite_page",  # a dormancy warning's token link: a page for anyone holding it
+    "api-not-found": "api_not_found",  # any other path under /api/v1/: a JSON 404 for everyone
 }
 ADMIN_ROUTES_KEPT = {"index": "admin_index", "login": "admin_login"}
 # Owner-scoped API resources: only the owner's request finds the object; other allowed callers get 404.
@@ -233,6 +234,8 @@ class World:
 
         if route.name == "scim-not-found":
             return "/scim/v2/NoSuchEndpoint"
+        if route.name == "api-not-found":
+            return "/api/v1/no-such-endpoint/"
         if name_of := {"scim-user": str(self.member_pk), "scim-resource-type": "User"}.get(route.name):
             path = path.replace("<str:resource_id>", name_of)
         if route.name == "scim-schema":
@@ -341,6 +344,8 @@ def expected_status(route: Route, identity: str, method: str) -> set[int]:
         return {200} if method == "get" else ALLOWED_WRITE_STATUSES
     if policy == "api_open":
         return {200}
+    if policy == "api_not_found":
+        return {404}
     if policy == "api":
         if identity not in route.allowed:
             return {401} if identity in UNAUTHENTICATED else {403}

@@ -1,0 +1,108 @@
+"""Input the database cannot hold: huge paging numbers and NUL characters are SCIM errors, never 500s."""
+
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+from accounts.models import Membership
+from scim.models import ScimIdentity
+from tests.scim.conftest import new_user, patch_ops
+
+pytestmark = pytest.mark.django_db
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+HUGE = "99999999999999999999999"
+
+
+def assert_invalid_value(response, attribute: str):
+    assert response.status_code == 400, response.content
+    body = response.json_body
+    assert body["schemas"] == [ERROR] and body["scimType"] == "invalidValue"
+    assert f"'{attribute}'" in body["detail"] and "NUL" in body["detail"]
+
+
+def stored(acme):
+    connection.set_tenant(acme)
+    try:
+        return (
+            list(Membership.objects.order_by("id").values_list("id", "email", "name", "role", "state")),
+            list(ScimIdentity.objects.order_by("id").values()),
+        )
+    finally:
+        connection.set_schema_to_public()
+
+
+@pytest.mark.parametrize("start_index", [HUGE, str(2**63), str(2**63 - 1), "1000"])
+def test_a_start_index_past_the_end_is_an_empty_page(scim, start_index):
+    total = scim.get("Users").json_body["totalResults"]
+    response = scim.get(f"Users?startIndex={start_index}&count=1")
+    assert response.status_code == 200, response.content
+    body = response.json_body
+    assert body["Resources"] == [] and body["itemsPerPage"] == 0 and body["totalResults"] == total
+    assert body["startIndex"] == int(start_index)
+
+    searched = scim.post("Users/.search", {"schemas": [SEARCH], "startIndex": int(start_index), "count": 1})
+    assert searched.status_code == 200, searched.content
+    assert searched.json_body["Resources"] == [] and searched.json_body["totalResults"] == total
+
+
+def test_huge_and_negative_counts_are_clamped(scim):
+    total = scim.get("Users").json_body["totalResults"]
+    assert len(scim.get(f"Users?count={HUGE}").json_body["Resources"]) == total
+    assert scim.get(f"Users?count=-{HUGE}").json_body["Resources"] == []
+    assert scim.get(f"Users?startIndex=-{HUGE}&count=1").json_body["itemsPerPage"] == 1
+    searched = scim.post("Users/.search", {"schemas": [SEARCH], "count": int(HUGE)})
+    assert searched.status_code == 200 and len(searched.json_body["Resources"]) == total
+
+
+@pytest.mark.parametrize("attribute", ["userName", "externalId", "emails.value"])
+def test_a_nul_in_a_filter_value_is_invalid_value(scim, attribute):
+    escaped = f'{attribute} eq "a\\u0000b"'  # a filter's strings are JSON strings: this is a NUL
+    assert_invalid_value(scim.get(f"Users?filter={quote(escaped)}"), attribute)
+    assert_invalid_value(scim.post("Users/.search", {"schemas": [SEARCH], "filter": escaped}), attribute)
+    raw = f'{attribute} eq "a\u0000b"'
+    assert_invalid_value(scim.get(f"Users?filter={quote(raw)}"), "filter")
+    assert_invalid_value(scim.post("Users/.search", {"schemas": [SEARCH], "filter": raw}), "filter")
+
+
+@pytest.mark.parametrize(
+    ("fields", "attribute"),
+    [
+        ({"userName": "a\u0000b"}, "userName"),
+        ({"externalId": "ext\u0000"}, "externalId"),
+        ({"displayName": "\u0000"}, "displayName"),
+        ({"name": {"givenName": "Ada\u0000"}}, "name.givenName"),
+        ({"emails": [{"value": "nul@example.com", "type": "wo\u0000rk"}]}, "emails.type"),
+        ({"emails": [{"value": "nul\u0000@example.com"}]}, "emails.value"),
+        ({"title": "un\u0000stored"}, "title"),
+    ],
+)
+def test_a_nul_in_a_created_or_replaced_user_is_invalid_value_and_stores_nothing(scim, acme, fields, attribute):
+    before = stored(acme)
+    assert_invalid_value(scim.post("Users", new_user("nul@example.com", **fields)), attribute)
+    assert stored(acme) == before
+
+    created = scim.post("Users", new_user("clean@example.com")).json_body
+    before = stored(acme)
+    body = new_user("clean@example.com", **fields)
+    assert_invalid_value(scim.put(f"Users/{created['id']}", body), attribute)
+    assert stored(acme) == before
+
+
+@pytest.mark.parametrize(
+    ("operation", "attribute"),
+    [
+        ({"op": "replace", "path": "userName", "value": "a\u0000"}, "userName"),
+        ({"op": "replace", "path": "name.givenName", "value": "a\u0000"}, "name.givenName"),
+        ({"op": "replace", "value": {"externalId": "a\u0000"}}, "externalId"),
+        ({"op": "replace", "value": {"name": {"givenName": "a\u0000"}}}, "name.givenName"),
+        ({"op": "add", "path": "emails", "value": [{"value": "x@example.com", "type": "\u0000"}]}, "emails.type"),
+        ({"op": "replace", "path": "display\u0000Name", "value": "x"}, "path"),
+    ],
+)
+def test_a_nul_in_a_patch_is_invalid_value_and_stores_nothing(scim, acme, operation, attribute):
+    created = scim.post("Users", new_user("patched@example.com")).json_body
+    before = stored(acme)
+    assert_invalid_value(scim.patch(f"Users/{created['id']}", patch_ops(operation)), attribute)
+    assert stored(acme) == before
