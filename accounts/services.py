@@ -331,7 +331,7 @@ def normalize_emails(emails) -> list[str]:
         raise InvalidInput(errors={"emails": [f"{names} {noun}; no invites were sent."]})
     if not cleaned:
         raise InvalidInput(errors={"emails": ["Give at least one e-mail address."]})
-    if len(cleaned) > MAX_INVITES_PER_REQUEST:
+    if len(set(cleaned)) > MAX_INVITES_PER_REQUEST:  # a repeat is skipped, so it costs nothing
         raise InvalidInput(errors={"emails": [f"At most {MAX_INVITES_PER_REQUEST} addresses at once."]})
     return cleaned
 

@@ -100,6 +100,17 @@ def test_existing_members_and_pending_invites_are_skipped(admin_client, in_acme,
     assert len(callbacks) == 1
 
 
+def test_the_limit_counts_addresses_not_repeats(admin_client, acme, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr(services, "MAX_INVITES_PER_REQUEST", 3)
+    with django_capture_on_commit_callbacks(execute=False):
+        refused = _invite(admin_client, ["l1@ext.test", "l2@ext.test", "l3@ext.test", "l4@ext.test"])
+        taken = _invite(admin_client, ["l1@ext.test", "l2@ext.test", "l3@ext.test", "L3@ext.test"])
+    assert refused.status_code == 400 and "At most 3" in refused.json()["errors"]["emails"][0]
+    assert taken.status_code == 201, taken.content
+    assert [u["email"] for u in taken.json()["invited"]] == ["l1@ext.test", "l2@ext.test", "l3@ext.test"]
+    assert [s["reason"] for s in taken.json()["skipped"]] == [services.DUPLICATE_IN_REQUEST]
+
+
 def test_an_address_given_twice_in_any_case_is_invited_once_and_the_repeat_skipped(
     admin_client, acme, django_capture_on_commit_callbacks
 ):
