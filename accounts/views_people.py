@@ -5,6 +5,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
@@ -58,7 +59,15 @@ def _profile_context(request, **forms) -> dict:
         "key_form": forms.get("key_form") or ApiKeyForm(),
         # A new key's secret, shown on the first page after its creation and never again.
         "new_key": request.session.pop(NEW_KEY_SESSION_KEY, None) if request.method == "GET" else None,
+        # ?revoke=<id>: the confirmation a revocation without the page script is asked on.
+        "key_to_revoke": _live_key(membership, request.GET.get("revoke")) if request.method == "GET" else None,
     }
+
+
+def _live_key(membership, key_id) -> ApiKey | None:
+    if membership is None or not str(key_id or "").isdigit():
+        return None
+    return ApiKey.objects.filter(pk=int(key_id), membership=membership, revoked_at__isnull=True).first()
 
 
 NEW_KEY_SESSION_KEY = "profile_new_api_key"
@@ -112,13 +121,11 @@ def profile_page(request):
             return redirect("profile")
         return render(request, "accounts/profile.html", _profile_context(request, key_form=form), status=400)
     if form_name == "key_revoke" and membership is not None:
-        api_key = ApiKey.objects.filter(
-            pk=request.POST.get("key") if str(request.POST.get("key", "")).isdigit() else None,
-            membership=membership,
-            revoked_at__isnull=True,
-        ).first()
+        api_key = _live_key(membership, request.POST.get("key"))
         if api_key is None:
             messages.error(request, "That key does not exist or is already revoked.")
+        elif request.POST.get("confirm") != "revoke":  # asked first (the page script asks in a dialog)
+            return redirect(f"{reverse('profile')}?revoke={api_key.pk}#revoke-confirm")
         else:
             services.api_key_revoke(api_key=api_key, actor=request.user, ip_address=ip)
             messages.success(request, f"Revoked the key “{api_key.label or api_key.prefix}”. It stops working at once.")

@@ -1,4 +1,5 @@
-/* The profile page: revoking a key asks first; a new key's secret can be copied. */
+/* The profile page: revoking a key asks first (in a dialog; without this script, on a confirm
+   step the server shows); a new key's secret can be copied. */
 import { confirmAction } from "./lib/dialogs.js";
 
 document.querySelectorAll(".revoke-form").forEach((form) => {
@@ -13,12 +14,18 @@ document.querySelectorAll(".revoke-form").forEach((form) => {
     });
     if (!sure) return;
     form.dataset.confirmed = "true";
+    const confirmed = document.createElement("input"); // without it the server asks on a page of its own
+    confirmed.type = "hidden";
+    confirmed.name = "confirm";
+    confirmed.value = "revoke";
+    form.append(confirmed);
     form.requestSubmit();
   });
 });
 
 // The secret is shown once, below the profile and password forms: bring it into view (phones).
 document.getElementById("new-key")?.focus();
+document.getElementById("revoke-confirm")?.focus();
 
 const copy = document.getElementById("copy-key");
 if (copy) {

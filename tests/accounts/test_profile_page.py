@@ -76,9 +76,18 @@ def test_a_new_key_is_shown_once_and_only_its_owner_can_revoke_it(acme, member):
     connection.set_tenant(acme)
     other, _ = api_key_create(membership=Membership.objects.get(email="member@acme.test"), label="theirs")
     connection.set_schema_to_public()
-    client.post("/accounts/profile/", {"form": "key_revoke", "key": str(other.pk)})
-    client.post("/accounts/profile/", {"form": "key_revoke", "key": "not-a-number"})
-    client.post("/accounts/profile/", {"form": "key_revoke", "key": str(key.pk)})
+    client.post("/accounts/profile/", {"form": "key_revoke", "key": str(other.pk), "confirm": "revoke"})
+    client.post("/accounts/profile/", {"form": "key_revoke", "key": "not-a-number", "confirm": "revoke"})
+    assert "revoke-confirm" not in client.get(f"/accounts/profile/?revoke={other.pk}").content.decode()
+    # Without the confirmation (no page script) it is asked for first, on a step of its own.
+    asked = client.post("/accounts/profile/", {"form": "key_revoke", "key": str(key.pk)})
+    assert asked.status_code == 302 and asked["Location"] == f"/accounts/profile/?revoke={key.pk}#revoke-confirm"
+    step = client.get(asked["Location"]).content.decode()
+    assert "revoke-confirm" in step and "Revoke the key “ci”?" in step and 'value="revoke"' in step
+    connection.set_tenant(acme)
+    assert ApiKey.objects.get(pk=key.pk).revoked_at is None
+    connection.set_schema_to_public()
+    client.post("/accounts/profile/", {"form": "key_revoke", "key": str(key.pk), "confirm": "revoke"})
     connection.set_tenant(acme)
     assert ApiKey.objects.get(pk=other.pk).revoked_at is None
     assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
