@@ -82,8 +82,12 @@ def _attribute_of(path: str) -> str:
 def without_unstored(resource: dict) -> dict:
     """A User body without the attributes that are accepted and not stored: identity providers
     send them in shapes of their own (Entra's ``manager`` as a bare id), and nothing here reads them."""
-    unstored = UNSTORED_ATTRIBUTES
-    return {key: value for key, value in resource.items() if not (isinstance(key, str) and key.lower() in unstored)}
+    # A key may name its attribute in full (``urn:...:enterprise:2.0:User:manager``).
+    return {
+        key: value
+        for key, value in resource.items()
+        if not (isinstance(key, str) and _attribute_of(key) in UNSTORED_ATTRIBUTES)
+    }
 
 
 def patch_without_unstored(body: dict) -> dict:

@@ -57,6 +57,9 @@ def test_a_role_appended_to_the_list_is_given(scim, acme):
         {"op": "replace", "path": "title", "value": "Engineer"},
         {"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:title", "value": "Engineer"},
         {"op": "replace", "value": {"title": "Engineer", ENTERPRISE: {"manager": "1"}}},
+        # Path-less values may name attributes in full too.
+        {"op": "Replace", "value": {f"{ENTERPRISE}:manager": "abc"}},
+        {"op": "Replace", "value": {"urn:ietf:params:scim:schemas:core:2.0:User:title": "Engineer"}},
     ],
 )
 def test_attributes_that_are_not_stored_are_accepted_and_ignored(scim, operation):
