@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from activity.periods import period_window
-from tooling.benchmark.harness import Row, measure, measure_pair, ratio_of
+from tooling.benchmark.harness import Row, measure, measure_pair, quiet_logger, ratio_of
 
 if TYPE_CHECKING:  # operations.py imports this module to list its operations
     from tooling.benchmark.operations import Context
@@ -63,9 +63,10 @@ def person_activity(ctx: Context) -> list[Row]:
     )
     prepared = measure(lambda: ctx.sql(reference_sql, params, prepare=True), repetitions=ctx.repetitions)
     # What any request of this endpoint costs before its rows: host, key, admin check, one statement.
-    floor = measure(
-        lambda: ctx.client.get("/api/v1/users/0/activity/?period=all", **ctx.auth), repetitions=ctx.repetitions
-    )
+    with quiet_logger("django.request"):
+        floor = measure(
+            lambda: ctx.client.get("/api/v1/users/0/activity/?period=all", **ctx.auth), repetitions=ctx.repetitions
+        )
     ratio = ratio_of(timing.p50, reference.p50)
     return [
         Row(
