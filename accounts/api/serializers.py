@@ -12,6 +12,7 @@ from accounts import people_services
 from accounts.models import ApiKey, Role, Status
 from accounts.people_selectors import InviteDelivery, invite_delivery
 from accounts.selectors import DEFAULT_ORDERING, ORDERINGS
+from orgdash.api.query_parameters import QueryParametersInputSerializer, RepeatableCharField
 
 
 class UtcDateTimeField(serializers.DateTimeField):
@@ -145,34 +146,6 @@ class UserPageOutputSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = UserOutputSerializer(many=True)
-
-
-class RepeatableCharField(serializers.CharField):
-    """A comma-separated list in one query parameter; the parameter given several times reads as
-    all its values joined (``?status=active&status=inactive`` is ``?status=active,inactive``)."""
-
-    def get_value(self, dictionary):
-        if hasattr(dictionary, "getlist") and len(dictionary.getlist(self.field_name)) > 1:
-            return ",".join(dictionary.getlist(self.field_name))
-        return super().get_value(dictionary)
-
-
-class QueryParametersInputSerializer(serializers.Serializer):
-    """Query parameters: one that takes a single value and is given several different ones is
-    refused (DRF would keep the last and silently drop the others); the same value repeated (a
-    ``next`` link merged with the client's own parameters) is that value. ``RepeatableCharField``s
-    take every value."""
-
-    def to_internal_value(self, data):
-        if hasattr(data, "getlist"):
-            repeated = {
-                name: [f"Give {name} one value; it was given {len(set(data.getlist(name)))} different ones."]
-                for name, field in self.fields.items()
-                if not isinstance(field, RepeatableCharField) and len(set(data.getlist(name))) > 1
-            }
-            if repeated:
-                raise serializers.ValidationError(repeated)
-        return super().to_internal_value(data)
 
 
 _STATUS_CODE = f"({'|'.join(Status.values)})"

@@ -46,6 +46,7 @@ from activity.services import MAX_EVENTS_PER_BATCH, activity_events_ingest, run_
 from activity.tasks import refresh_organization_activity
 from orgdash.api.csv_responses import CsvNegotiation, csv_lines, csv_response
 from orgdash.api.errors import documented_error
+from orgdash.api.query_parameters import refuse_differing_repeats
 
 
 def _period_parameter(default: str) -> OpenApiParameter:
@@ -77,6 +78,9 @@ INTERVAL_PARAMETER = OpenApiParameter(
     description="day: one point per day; week: per ISO week (Monday first); month: per calendar month.",
 )
 
+# Each takes one value: ?period=30d&period=all is refused, not read as either.
+FIGURES_PARAMETERS = tuple(FiguresInputSerializer().fields)
+
 ERRORS = {
     400: documented_error("Unknown period, kind or interval, or a bad limit."),
     401: documented_error("Not authenticated."),
@@ -104,6 +108,7 @@ class _FiguresApi(APIView):
     default_period: str = Period.MONTHS_3
 
     def params(self, request) -> dict:
+        refuse_differing_repeats(request.query_params, FIGURES_PARAMETERS)
         serializer = FiguresInputSerializer(
             data={key: value for key, value in request.query_params.items() if value != ""}
         )
@@ -354,6 +359,7 @@ class UserActivityApi(APIView):
         summary="One person's active days and the kinds of each",
     )
     def get(self, request, pk: int):
+        refuse_differing_repeats(request.query_params, ("period",))
         period = request.query_params.get("period") or DEFAULT_PERIOD
         if period not in PERIODS:  # an allowed period is valid as it is; the serializer says why another is not
             PersonPeriodInputSerializer(data={"period": period}).is_valid(raise_exception=True)

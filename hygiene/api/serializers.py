@@ -11,6 +11,7 @@ from hygiene.models import (
     ReportFrequency,
 )
 from hygiene.services import MAX_RECIPIENTS
+from orgdash.api.query_parameters import QueryParametersInputSerializer, RepeatableCharField
 
 ROLE_ERROR = {"invalid_choice": f"'{{input}}' is not a role; use any of {', '.join(Role.values)}."}
 
@@ -40,12 +41,14 @@ class DormancyPolicySerializer(serializers.Serializer):
     )
 
 
-class DormancyPreviewInputSerializer(DormancyPolicySerializer):
+class DormancyPreviewInputSerializer(QueryParametersInputSerializer, DormancyPolicySerializer):
     """Optional terms to preview instead of the saved ones (the settings page previews its form)."""
 
     enabled = None
-    exempt_roles = serializers.CharField(
-        required=False, allow_blank=True, help_text="Comma-separated roles; empty: none exempt."
+    exempt_roles = RepeatableCharField(
+        required=False,
+        allow_blank=True,
+        help_text="Comma-separated roles (or the parameter repeated); empty: none exempt.",
     )
 
     def validate_exempt_roles(self, value: str) -> list[str]:

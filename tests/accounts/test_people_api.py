@@ -74,6 +74,15 @@ def test_person_activity_unknown_period_is_400(in_acme, admin_client, period):
     assert "period" in response.json()["errors"]
 
 
+def test_person_activity_period_given_twice(in_acme, admin_client):
+    person = make_member()
+    path = f"/api/v1/users/{person.pk}/activity/"
+    different = admin_client.get(path, {"period": ["30d", "all"]})
+    assert different.status_code == 400 and "period" in different.json()["errors"]
+    same = admin_client.get(path, {"period": ["all", "all"]})
+    assert same.status_code == 200 and same.json()["period"] == "all"
+
+
 def test_person_activity_unknown_person_is_404_and_members_are_403(in_acme, admin_client, acme):
     assert admin_client.get("/api/v1/users/987654321/activity/").status_code == 404
     member = Client(HTTP_HOST=host_of("acme"))

@@ -181,6 +181,28 @@ def test_bad_parameters_are_a_400_with_a_message(acme_kinds, admin_client, path,
     assert message in json.dumps(response.json())
 
 
+@pytest.mark.parametrize("name", ["period", "kind", "interval", "surface", "limit"])
+@pytest.mark.parametrize("path", ["timeseries/", "summary/", "top-users/", "export.csv"])
+def test_a_parameter_given_two_different_values_is_a_400(acme_kinds, admin_client, path, name):
+    values = {
+        "period": ["30d", "all"],
+        "kind": ["login", "sdk"],
+        "interval": ["day", "week"],
+        "surface": ["web", "api"],
+        "limit": ["5", "7"],
+    }[name]
+    response = admin_client.get(API + path, {name: values})
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert response.json()["errors"][name] == [f"Give {name} one value; it was given 2 different ones."]
+    # The same value twice (a link's parameters merged with the client's own) is that value.
+    same = admin_client.get(API + path, {name: [values[0], values[0]]})
+    assert same.status_code == 200 and body(same) == body(admin_client.get(API + path, {name: values[0]}))
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
 @pytest.mark.parametrize("path", ["top-users/", "engagement/", "export.csv", "timeseries/?interval=week"])
 def test_members_get_403(acme_kinds, acme_client, path):
     login(acme_client, "member@acme.test")

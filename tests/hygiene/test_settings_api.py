@@ -89,6 +89,14 @@ def test_preview_counts_and_samples_as_if_it_ran_now(admin_client, acme):
     assert response.status_code == 400 and "after_days" in response.json()["errors"]
     response = admin_client.get(PREVIEW, {"exempt_roles": "admin,boss"})
     assert response.status_code == 400 and "'boss' is not a role" in response.json()["detail"]
+    # A single-value term given two different values is refused rather than read as the last;
+    # exempt_roles repeated takes every role, as the comma-separated form does.
+    response = admin_client.get(PREVIEW, {"after_days": [30, 60]})
+    assert response.status_code == 400 and "after_days" in response.json()["errors"]
+    repeated = admin_client.get(PREVIEW, {"after_days": 30, "warn_days_before": 0, "exempt_roles": ["admin", "member"]})
+    joined = admin_client.get(PREVIEW, {"after_days": 30, "warn_days_before": 0, "exempt_roles": "admin,member"})
+    assert repeated.status_code == 200 and repeated.json() == joined.json()
+    assert to_deactivate.pk not in {person["id"] for person in joined.json()["sample"]}
 
 
 def test_reports_settings_and_validation(admin_client, acme):
