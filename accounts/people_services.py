@@ -20,6 +20,7 @@ from accounts.services import (
     _invite_expiry,
     _new_token,
     _queue_invite_email,
+    invite_restore,
     memberships_lock,
 )
 from orgdash.core.models import Organization
@@ -146,14 +147,18 @@ def _bulk_deactivate(*, memberships, result, actor, ip_address, **_) -> list[Mem
 
 
 def _bulk_reactivate(*, memberships, result, actor, ip_address, **_) -> list[Membership]:
-    changing = []
+    changing, invites_again = [], []
     for membership in memberships:
         if membership.state == Membership.State.INVITED:
             result.skip(membership.pk, SkipReason.INVITE_NOT_REACTIVATED)
         elif membership.state == Membership.State.JOINED:
             result.skip(membership.pk, SkipReason.ALREADY_ACTIVE)
+        elif membership.user_id is None:  # deactivated before joining: no account to restore
+            invites_again.append(membership)
         else:
             changing.append(membership)
+    for membership in invites_again:  # each gets a new link by e-mail, as from their own row
+        invite_restore(membership=membership, actor=actor, ip_address=ip_address)
     if changing:
         Membership.objects.filter(pk__in=[m.pk for m in changing]).update(
             state=Membership.State.JOINED, deactivated_at=None, deactivated_by=None
@@ -161,7 +166,7 @@ def _bulk_reactivate(*, memberships, result, actor, ip_address, **_) -> list[Mem
         audit_record_many(
             action=AuditAction.MEMBERSHIP_REACTIVATE, actor=actor, targets=changing, ip_address=ip_address
         )
-    return changing
+    return changing + invites_again
 
 
 def _bulk_set_role(*, memberships, result, role, actor, ip_address) -> list[Membership]:

@@ -231,7 +231,7 @@ def membership_reactivate(*, membership: Membership, actor=None, ip_address: str
     if membership.state == Membership.State.INVITED:
         raise MembershipStateError("This is a pending invite; it becomes active when accepted.")
     if membership.user_id is None:
-        return _invite_restore(membership=membership, actor=actor, ip_address=ip_address)
+        return invite_restore(membership=membership, actor=actor, ip_address=ip_address)
     membership.state = Membership.State.JOINED
     membership.deactivated_at = None
     membership.deactivated_by = None
@@ -260,8 +260,9 @@ def invite_deactivate(*, membership: Membership, actor=None, ip_address: str | N
     return membership
 
 
-def _invite_restore(*, membership: Membership, actor, ip_address: str | None) -> Membership:
-    """A deactivated, never-joined membership becomes a pending invite again, with a new link."""
+def invite_restore(*, membership: Membership, actor, ip_address: str | None) -> Membership:
+    """A deactivated, never-joined membership becomes a pending invite again, with a new link (the
+    caller holds the row's lock)."""
     token, token_hash = _new_token()
     membership.state = Membership.State.INVITED
     membership.deactivated_at = None

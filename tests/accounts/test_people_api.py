@@ -8,7 +8,7 @@ from django.test import Client
 
 from accounts.models import ApiKey, AuditEvent, Invite, Membership, Role
 from accounts.people_services import SkipReason
-from accounts.services import LAST_ADMIN_MESSAGE, api_key_create
+from accounts.services import LAST_ADMIN_MESSAGE, api_key_create, invite_deactivate
 from activity.models import ActivityKind
 from activity.periods import PERIODS
 from activity.services import activity_record_write
@@ -157,6 +157,31 @@ def test_bulk_is_idempotent(in_acme, admin_client):
     back = _post(admin_client, BULK, {"action": "reactivate", "ids": ids}).json()
     assert back["done"] == ids
     assert Membership.objects.filter(pk__in=ids, state="joined", deactivated_at__isnull=True).count() == 2
+
+
+def test_bulk_reactivate_invites_again_whoever_was_deactivated_before_joining(
+    in_acme, admin_client, eager_tasks, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Someone deactivated before they ever joined has no account to restore: as from their own
+    row, they get a pending invite with a new link, beside the others of the batch."""
+    member, never_joined = make_member(), make_pending_invite()
+    _post(admin_client, f"/api/v1/users/{member.pk}/deactivate/", {})
+    invite_deactivate(membership=never_joined)  # as the identity provider does (SCIM active: false)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(admin_client, BULK, {"action": "reactivate", "ids": [member.pk, never_joined.pk]})
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"done": [member.pk, never_joined.pk], "skipped": []}
+    states = dict(Membership.objects.filter(pk__in=[member.pk, never_joined.pk]).values_list("pk", "state"))
+    assert states == {member.pk: Membership.State.JOINED, never_joined.pk: Membership.State.INVITED}
+    invite = Invite.objects.get(membership=never_joined)
+    assert not invite.is_expired
+    assert [message.to[0] for message in mailoutbox] == [never_joined.email]
+    reactivations = AuditEvent.objects.filter(action="membership.reactivate", target_membership__in=states)
+    assert reactivations.count() == 2
+    listed = admin_client.get(f"/api/v1/users/{never_joined.pk}/").json()
+    assert listed["status"] == "invite_pending"
 
 
 def test_bulk_set_role_keeps_an_admin_and_audits_old_and_new(in_acme, admin_client):
