@@ -11,7 +11,7 @@ rejected. The published schema says so in its description.
 from enum import StrEnum
 from typing import Annotated, get_args
 
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from scim2_models import (
     URN,
     AuthenticationScheme,
@@ -49,11 +49,22 @@ class RequestEmail(Email):
     value: str | None = None
 
 
+def _scim_boolean(value):
+    """true or false, or Entra ID's strings "True" and "False" (in any case); not whatever else
+    pydantic reads as a boolean ("no", "off", 0), so a mistaken value cannot deactivate anyone."""
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if value is not None and not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
 class RequestUser(User[EnterpriseUser]):
     """What requests are parsed into: every RFC attribute, so unsupported ones are ignored and
     unknown ones refused."""
 
     emails: list[RequestEmail] | None = None
+    active: Annotated[bool | None, BeforeValidator(_scim_boolean)] = None
 
 
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -106,3 +106,32 @@ def test_a_nul_in_a_patch_is_invalid_value_and_stores_nothing(scim, acme, operat
     before = stored(acme)
     assert_invalid_value(scim.patch(f"Users/{created['id']}", patch_ops(operation)), attribute)
     assert stored(acme) == before
+
+
+@pytest.mark.parametrize("value", ["no", "off", "0", 0, "yes", "on", "1", 1, " True", [], {}])
+@pytest.mark.parametrize("style", ["path", "value", "put"])
+def test_active_is_true_or_false_and_nothing_else_reads_as_one(scim, acme, value, style):
+    """Only true/false (and Entra ID's "True"/"False") change whether someone is active: a value a
+    lax parser would read as a boolean ("no", 0, "on") is refused and changes nothing."""
+    created = scim.post("Users", new_user("lax@example.com")).json_body
+    if value in ("yes", "on", "1", 1, " True"):  # would reactivate: start deactivated
+        scim.patch(f"Users/{created['id']}", patch_ops({"op": "replace", "path": "active", "value": False}))
+    before = stored(acme)
+    if style == "put":
+        response = scim.put(f"Users/{created['id']}", new_user("lax@example.com", active=value))
+    elif style == "path":
+        response = scim.patch(f"Users/{created['id']}", patch_ops({"op": "replace", "path": "active", "value": value}))
+    else:
+        response = scim.patch(f"Users/{created['id']}", patch_ops({"op": "replace", "value": {"active": value}}))
+    assert response.status_code == 400, response.content
+    assert response.json_body["schemas"] == [ERROR]
+    assert stored(acme) == before
+
+
+@pytest.mark.parametrize(("value", "active"), [("False", False), ("false", False), (False, False), ("True", True)])
+def test_entra_booleans_as_strings_still_work(scim, value, active):
+    created = scim.post("Users", new_user("entra@example.com")).json_body
+    body = patch_ops({"op": "Replace", "path": "active", "value": value})
+    response = scim.patch(f"Users/{created['id']}", body)
+    assert response.status_code == 200, response.content
+    assert response.json_body["active"] is active
