@@ -25,6 +25,7 @@ from scim2_models.path import (
 from accounts.models import Membership
 from scim.models import ScimIdentity
 from scim.schema import RequestUser
+from scim.selectors import membership_pk_of
 
 SUPPORTED = "eq on userName, externalId, emails.value, active and id, joined by and/or/not"
 
@@ -105,5 +106,6 @@ class _ToQuery(FilterVisitor[Q]):
             deactivated = Q(state=Membership.State.DEACTIVATED)
             return ~deactivated if value else deactivated
         if name == "id":
-            return Q(pk=int(value)) if str(value).isdigit() and int(value) < 2**63 else Q(pk__in=[])
+            pk = membership_pk_of(value)
+            return Q(pk=pk) if pk is not None else Q(pk__in=[])
         raise InvalidFilterException(detail=f"'{node.attr_path}' is not supported; filters support {SUPPORTED}.")

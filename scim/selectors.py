@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -21,6 +22,9 @@ class UserPage:
 
 # Changes to what a User resource shows, from any side (SCIM, the UI, bulk actions, the dormancy
 # policy, the person's own profile): each writes an audit row naming the membership.
+# A SCIM id as this service writes it: a membership id in decimal, ASCII digits, no leading zero.
+RESOURCE_ID = re.compile(r"[1-9][0-9]*", re.ASCII)
+
 SHOWN_CHANGES = [
     AuditAction.MEMBERSHIP_ADD,
     AuditAction.MEMBERSHIP_CHANGE_ROLE,
@@ -57,11 +61,21 @@ def membership_reloaded(pk: int) -> Membership:
     return _with_last_change(Membership.objects.all()).get(pk=pk)
 
 
+def membership_pk_of(resource_id) -> int | None:
+    """The membership id a SCIM id is written as, or None. Ids are strings compared exactly: only
+    the canonical decimal form names a membership ("7", not "07" nor in full-width or Arabic-Indic digits)."""
+    text = str(resource_id)
+    if not RESOURCE_ID.fullmatch(text) or int(text) >= 2**63:
+        return None
+    return int(text)
+
+
 def membership_for_id(resource_id: str) -> Membership:
     """The membership behind a SCIM id, or NotFoundException (ids are the memberships' ids)."""
-    if not resource_id.isdigit() or int(resource_id) >= 2**63:
+    pk = membership_pk_of(resource_id)
+    if pk is None:
         raise NotFoundException(detail=f"No user with id '{resource_id}'.")
-    membership = memberships().filter(pk=int(resource_id)).first()
+    membership = memberships().filter(pk=pk).first()
     if membership is None:
         raise NotFoundException(detail=f"No user with id '{resource_id}'.")
     return membership

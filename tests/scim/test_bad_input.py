@@ -135,3 +135,19 @@ def test_entra_booleans_as_strings_still_work(scim, value, active):
     response = scim.patch(f"Users/{created['id']}", body)
     assert response.status_code == 200, response.content
     assert response.json_body["active"] is active
+
+
+def test_an_id_is_only_its_canonical_decimal_form(scim):
+    pk = scim.post("Users", new_user("ids@example.com")).json_body["id"]
+    full_width = pk.translate({ord("0") + digit: 0xFF10 + digit for digit in range(10)})
+    deactivate = patch_ops({"op": "replace", "path": "active", "value": False})
+
+    def filtered_by_id(value: str) -> int:
+        return scim.get("Users?filter=" + quote('id eq "' + value + '"')).json_body["totalResults"]
+
+    for spelled in [f"0{pk}", full_width, f"+{pk}", f"{pk} "]:
+        assert scim.get(f"Users/{quote(spelled)}").status_code == 404, spelled
+        assert scim.patch(f"Users/{quote(spelled)}", deactivate).status_code == 404, spelled
+        assert filtered_by_id(spelled) == 0, spelled
+    assert filtered_by_id(pk) == 1
+    assert scim.get(f"Users/{pk}").json_body["active"] is True
