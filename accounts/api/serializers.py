@@ -211,8 +211,8 @@ class UserOrderingInputSerializer(UserFilterInputSerializer):
     )
 
 
-class UserListInputSerializer(UserOrderingInputSerializer):
-    page = serializers.IntegerField(
+def _page_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
         required=False,
         min_value=1,
         help_text="1-based page number.",
@@ -221,7 +221,10 @@ class UserListInputSerializer(UserOrderingInputSerializer):
             "min_value": "Invalid page: pages start at 1.",
         },
     )
-    page_size = PageSizeField(
+
+
+def _page_size_field() -> PageSizeField:
+    return PageSizeField(
         required=False,
         min_value=1,
         help_text="Rows per page: default 50; larger values are capped at 500.",
@@ -230,6 +233,11 @@ class UserListInputSerializer(UserOrderingInputSerializer):
             "min_value": "Invalid page_size: give a whole number from 1 to 500.",
         },
     )
+
+
+class UserListInputSerializer(UserOrderingInputSerializer):
+    page = _page_field()
+    page_size = _page_size_field()
 
 
 @extend_schema_serializer(component_name="UserCounts")
@@ -371,6 +379,13 @@ class AuditFilterInputSerializer(QueryParametersInputSerializer):
             if "\x00" in attrs.get(key, ""):
                 raise serializers.ValidationError({key: ["Null characters are not allowed."]})
         return attrs
+
+
+class AuditListInputSerializer(AuditFilterInputSerializer):
+    """The filters, and the page (checked as the Users list checks its own)."""
+
+    page = _page_field()
+    page_size = _page_size_field()
 
 
 @extend_schema_serializer(component_name="AuditEvent")

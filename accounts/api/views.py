@@ -23,6 +23,7 @@ from accounts.api.serializers import (
     ApiKeyOutputSerializer,
     AuditEventOutputSerializer,
     AuditFilterInputSerializer,
+    AuditListInputSerializer,
     AuditPageOutputSerializer,
     BulkInputSerializer,
     BulkResultOutputSerializer,
@@ -390,10 +391,13 @@ AUDIT_ERRORS = {
 }
 
 
-def _audit_filters(request) -> dict:
-    serializer = AuditFilterInputSerializer(data=request.query_params)
+def _audit_filters(request, serializer_class=AuditFilterInputSerializer) -> dict:
+    serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    filters = dict(serializer.validated_data)
+    for name in ("page", "page_size"):  # read by the paginator, once they are known to be valid
+        filters.pop(name, None)
+    return filters
 
 
 class AuditListApi(APIView):
@@ -416,7 +420,7 @@ class AuditListApi(APIView):
         responses={200: AuditPageOutputSerializer, 404: documented_error("No such page"), **AUDIT_ERRORS},
     )
     def get(self, request):
-        events = audit_event_list(**_audit_filters(request))
+        events = audit_event_list(**_audit_filters(request, AuditListInputSerializer))
         paginator = AuditPagination()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(AuditEventOutputSerializer(page, many=True).data)
