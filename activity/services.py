@@ -122,10 +122,23 @@ class IngestResult:
         self.rejected.append({"index": index, "reason": reason})
 
 
+def _json_kind(value) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a list" if isinstance(value, list) else "an object"
+
+
 def _parse_timestamp(value) -> tuple[dt.datetime | None, str | None]:
-    if not isinstance(value, str) or not value.strip():
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None, "timestamp is required (ISO 8601 date and time)"
+    if not isinstance(value, str):
+        return None, f"timestamp must be an ISO 8601 date and time in a string, not {_json_kind(value)}"
     try:
+        # Python reads a control character (a NUL) as a separator; a timestamp never has one.
+        if not value.strip().isprintable():
+            raise ValueError
         parsed = dt.datetime.fromisoformat(value.strip())
     except ValueError:
         return None, f"timestamp {value[:40]!r} is not an ISO 8601 date and time"

@@ -139,6 +139,8 @@ def test_each_event_is_judged_on_its_own_and_the_good_ones_are_written(
         {"user": invitee.email, "kind": "api", "timestamp": iso(now)},  # 9: has not joined
         {"user": alice.email, "kind": "page_view", "timestamp": iso(yesterday + dt.timedelta(minutes=5))},  # 10
         {"user": alice.email, "kind": "run_logged", "timestamp": iso(now + dt.timedelta(minutes=2))},  # 11: skew
+        {"user": alice.email, "kind": "api", "timestamp": iso(now)[:-1] + "\u0000Z"},  # 12: a NUL in it
+        {"user": alice.email, "kind": "api", "timestamp": 1732900000},  # 13: a number
     ]
     # Committing runs the members' catch-up (inline here; queued to Celery in production).
     with django_capture_on_commit_callbacks(execute=True):
@@ -147,13 +149,15 @@ def test_each_event_is_judged_on_its_own_and_the_good_ones_are_written(
     body = response.json()
     assert body["accepted"] == 4
     rejected = {item["index"]: item["reason"] for item in body["rejected"]}
-    assert sorted(rejected) == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert sorted(rejected) == [2, 3, 4, 5, 6, 7, 8, 9, 12, 13]
     assert "nobody@acme.test" in rejected[2]
     assert "dancing" in rejected[3] and "page_view" in rejected[3]
     assert "ISO 8601" in rejected[4]
     assert "future" in rejected[5]
     assert "2000" in rejected[6]
     assert "user" in rejected[8]
+    assert "is not an ISO 8601 date and time" in rejected[12]
+    assert rejected[13] == "timestamp must be an ISO 8601 date and time in a string, not a number"
 
     alice_rows = rows_of(acme, alice)
     assert alice_rows[yesterday.date()] == (
