@@ -242,6 +242,16 @@ def test_390px_cards_with_every_action_reachable(new_page, live_server_port, peo
     page.goto(org_url("acme", live_server_port, "/accounts/profile/"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     expect(page.get_by_role("button", name="Create key")).to_be_visible()
+    # With keys (one label without a space to break at): the table scrolls in its own box.
+    page.get_by_label("Label").fill("build-server-" * 6)
+    page.get_by_role("button", name="Create key").click()
+    expect(page.locator("#new-key-secret")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.reload()
+    expect(page.locator("#profile-keys tbody tr")).to_have_count(1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    scroller = page.locator(".table-scroll").filter(has=page.locator("#profile-keys"))
+    assert scroller.bounding_box()["x"] + scroller.bounding_box()["width"] <= 390
     screenshot(page, "profile-390")
 
 
