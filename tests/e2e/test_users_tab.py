@@ -551,7 +551,7 @@ def test_export_csv_downloads_the_filtered_list(admin_page, live_server_port, pe
     people.member("jon", "Jon Gone", status="deactivated")
     people.member("kay", "Kay Viewer", role=Role.VIEWER, status="active")
     people.invite("lou")
-    open_users(page, live_server_port, f"search={people.tag}&status=active,inactive&role=member")
+    open_users(page, live_server_port, f"search={people.tag}&status=active,inactive&role=member&ordering=-name")
     listed = rows(page).locator(".td-email")
     expect(listed).to_have_count(2)
 
@@ -564,7 +564,9 @@ def test_export_csv_downloads_the_filtered_list(admin_page, live_server_port, pe
     text = Path(download.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0] == CSV_HEADER
     exported = list(csv.DictReader(io.StringIO(text)))
-    assert sorted(r["email"] for r in exported) == sorted(listed.all_inner_texts())
+    # The same people in the same order as on screen.
+    assert [r["email"] for r in exported] == listed.all_inner_texts()
+    assert [r["name"] for r in exported] == ["Ivy Inactive", "Hal Active"]
     assert {r["status"] for r in exported} == {"active", "inactive"}
     assert {r["role"] for r in exported} == {"member"}
 

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import {
   DEFAULT_ORDERING,
   STATUSES,
+  exportQuery,
   filterQuery,
   hasFilters,
   nextOrdering,
@@ -57,4 +58,11 @@ test("status chips toggle, and every status chosen is the same as none", () => {
   assert.deepEqual(toggleStatus(["invite_pending", "active"], "active"), ["invite_pending"]);
   assert.deepEqual(toggleStatus(["active"], ""), []);
   assert.deepEqual(toggleStatus(STATUSES.slice(0, 3), STATUSES[3]), []);
+});
+
+test("the export link keeps the list's filters and order, not its page", () => {
+  const view = { search: "ann", status: ["inactive"], role: "viewer", ordering: "name", page: 3 };
+  assert.equal(exportQuery(view), "search=ann&status=inactive&role=viewer&ordering=name");
+  assert.equal(exportQuery(PLAIN), "");
+  assert.equal(exportQuery({ ...PLAIN, ordering: "-days_active" }), "ordering=-days_active");
 });

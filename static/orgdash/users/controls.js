@@ -2,7 +2,7 @@
 // their counts, the sort menu and headers, and the export link.
 import { formatNumber } from "../lib/format.js";
 import { API_ROOT, els, state } from "./context.js";
-import { filterQuery } from "./url-state.js";
+import { exportQuery } from "./url-state.js";
 
 function renderSortHeaders() {
   const desc = state.ordering.startsWith("-");
@@ -40,7 +40,7 @@ export function syncControls() {
   renderChips();
   renderSortHeaders();
   if (els.exportLink) {
-    const qs = filterQuery(state).toString();
+    const qs = exportQuery(state);
     els.exportLink.href = `${API_ROOT}users/export.csv${qs ? `?${qs}` : ""}`;
   }
 }

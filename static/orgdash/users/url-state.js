@@ -31,6 +31,13 @@ export function filterQuery(state) {
   return query;
 }
 
+/** The CSV export of what is on screen: the same people in the same order, every page of them. */
+export function exportQuery(state) {
+  const query = filterQuery(state);
+  if (state.ordering !== DEFAULT_ORDERING) query.set("ordering", state.ordering);
+  return query.toString();
+}
+
 /** The page's own query string: defaults are left out, so the plain list has a plain URL. */
 export function stateQuery(state) {
   const query = filterQuery(state);
