@@ -37,7 +37,13 @@ class OrgLoginView(auth_views.LoginView):
 
 
 class OrgLogoutView(auth_views.LogoutView):
-    pass
+    """Logging out is a POST (a link or a prefetch must not sign anyone out); the address opened
+    in a browser asks first, or says the visitor is already logged out."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        return render(request, "accounts/logout.html")
 
 
 class PasswordResetRequestView(FormView):

@@ -47,6 +47,7 @@ def test_invite_many_sends_one_email_each_on_commit(
     message = mail.outbox[0]
     assert message.to == ["new.one@example.test"]
     assert "Acme" in message.subject
+    assert "on orgdash as a viewer." in message.body and "as a viewer." in message.alternatives[0][0]
     assert f"http://acme.{settings.ORGDASH_BASE_DOMAIN}:8000/invite/" in message.body
     html = message.alternatives[0][0]
     assert _token_from(message) in html
@@ -228,7 +229,7 @@ def test_new_person_creates_account_and_joins(acme_client, acme, invite_token):
     token = invite_token()
     page = acme_client.get(f"/invite/{token}/")
     assert page.status_code == 200
-    assert b"Acme" in page.content and b"joiner@example.test" in page.content
+    assert b"Acme" in page.content and b"joiner@example.test" in page.content and b"as a member." in page.content
     weak = acme_client.post(f"/invite/{token}/", {"name": "Jo Iner", "password1": "123", "password2": "123"})
     assert weak.status_code == 200 and b"too short" in weak.content
     response = acme_client.post(
@@ -236,7 +237,10 @@ def test_new_person_creates_account_and_joins(acme_client, acme, invite_token):
     )
     assert response.status_code == 302 and response["Location"] == "/invite/joined/"
     joined = acme_client.get("/invite/joined/")
-    assert b"You have joined Acme" in joined.content
+    assert b"You have joined Acme" in joined.content and b"You are now a member of Acme" in joined.content
+    # The page leads on: to the org's home page and to the new member's profile.
+    assert b'href="/">Continue to Acme' in joined.content and b'href="/accounts/profile/"' in joined.content
+    assert acme_client.get("/").status_code == 200
     connection.set_tenant(acme)
     membership = Membership.objects.get(email="joiner@example.test")
     assert membership.state == Membership.State.JOINED and membership.name == "Jo Iner"
