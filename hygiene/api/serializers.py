@@ -25,12 +25,14 @@ class DormancyPolicySerializer(serializers.Serializer):
         min_value=AFTER_DAYS_MIN,
         max_value=AFTER_DAYS_MAX,
         help_text="Deactivate after this many days without activity (last active, or added when never active).",
+        error_messages={"invalid": "Give a whole number of days."},
     )
     warn_days_before = serializers.IntegerField(
         required=False,
         min_value=WARN_DAYS_MIN,
         max_value=WARN_DAYS_MAX,
         help_text="Send one warning e-mail this many days before (0: no warning); fewer than after_days.",
+        error_messages={"invalid": "Give a whole number of days."},
     )
     exempt_roles = serializers.ListField(
         child=serializers.ChoiceField(choices=Role.choices, error_messages=ROLE_ERROR),

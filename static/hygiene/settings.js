@@ -5,7 +5,7 @@ import { api } from "../orgdash/lib/api.js";
 const app = document.getElementById("settings-app");
 const API_ROOT = app.dataset.apiRoot || "/api/v1/";
 
-function showErrors(form, box, err) {
+function showErrors(form, box, err, { focus = false } = {}) {
   form.querySelectorAll("[data-error-for]").forEach((node) => { node.textContent = ""; });
   form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
   if (!err) { box.hidden = true; box.textContent = ""; return; }
@@ -20,6 +20,10 @@ function showErrors(form, box, err) {
   }
   box.textContent = err.message;
   box.hidden = placed;
+  // After a save, the first field in error takes focus (and scrolls into view): on a phone it is
+  // often far above the button that was pressed. The live preview never moves focus.
+  const invalid = form.querySelector("[aria-invalid=true]");
+  if (focus && invalid) invalid.focus();
 }
 
 function flash(node, text) {
@@ -36,12 +40,15 @@ const previewDeactivate = document.getElementById("preview-deactivate");
 const previewStatus = document.getElementById("preview-status");
 const previewSample = document.getElementById("preview-sample");
 
+// An emptied field is sent as it is, so the answer says a number is missing rather than judging 0.
+const days = (input) => (input.value.trim() === "" ? "" : Number(input.value));
+
 function policyTerms() {
   const exempt = [...dormancyForm.querySelectorAll("input[name=exempt_roles]:checked")].map((box) => box.value);
   return {
     enabled: dormancyForm.elements.enabled.checked,
-    after_days: Number(dormancyForm.elements.after_days.value),
-    warn_days_before: Number(dormancyForm.elements.warn_days_before.value),
+    after_days: days(dormancyForm.elements.after_days),
+    warn_days_before: days(dormancyForm.elements.warn_days_before),
     exempt_roles: exempt,
   };
 }
@@ -107,7 +114,7 @@ dormancyForm.addEventListener("submit", async (event) => {
     showErrors(dormancyForm, dormancyError, null);
     flash(document.getElementById("dormancy-saved"), saved.enabled ? "Saved. The policy is on: it runs daily." : "Saved. The policy is off.");
   } catch (err) {
-    showErrors(dormancyForm, dormancyError, err);
+    showErrors(dormancyForm, dormancyError, err, { focus: true });
   } finally {
     button.disabled = false;
   }
@@ -134,7 +141,7 @@ reportsForm.addEventListener("submit", async (event) => {
     showErrors(reportsForm, reportsError, null);
     flash(reportsSaved, saved.frequency === "off" ? "Saved. Reports are off." : `Saved. Reports go out ${saved.frequency}.`);
   } catch (err) {
-    showErrors(reportsForm, reportsError, err);
+    showErrors(reportsForm, reportsError, err, { focus: true });
   } finally {
     button.disabled = false;
   }

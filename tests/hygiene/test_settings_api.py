@@ -51,7 +51,9 @@ def test_dormancy_defaults_then_update_is_audited(admin_client, acme):
         ({"warn_days_before": 31}, "warn_days_before", "less than or equal to 30"),
         ({"after_days": 30, "warn_days_before": 30}, "warn_days_before", "fewer days than after_days"),
         ({"exempt_roles": ["owner"]}, "exempt_roles", "'owner' is not a role"),
-        ({"after_days": "ninety"}, "after_days", "valid integer"),
+        ({"after_days": "ninety"}, "after_days", "Give a whole number of days."),
+        ({"after_days": ""}, "after_days", "Give a whole number of days."),  # an emptied field
+        ({"warn_days_before": ""}, "warn_days_before", "Give a whole number of days."),
         ({"enabled": "maybe"}, "enabled", "valid boolean"),
     ],
 )
