@@ -5,6 +5,7 @@
  * No inline script: the page only carries the API URLs as data attributes. Chart.js is the vendored
  * UMD build, loaded by a classic script before this module (window.Chart). */
 import { partialCuts, partialFootnote, partialNote, pointTitle } from "./activity/buckets.js";
+import { SURFACES, surfaceLineStyle, surfaceWording, totalWording, valueWords } from "./activity/surfaces.js";
 import { changedChoices, choicesQuery, parseChoices } from "./activity/url-state.js";
 import { api } from "./lib/api.js";
 import {
@@ -15,12 +16,6 @@ const app = document.getElementById("activity-app");
 
 const POLL_MS = 60000;          // aggregates are refreshed about once a minute
 const POLL_PENDING_MS = 10000;  // sooner while the first figures are being computed
-const SURFACES = [
-  { key: "web", label: "Web pages and log-ins", color: "#2b59c3" },
-  { key: "api", label: "API", color: "#c77c00" },
-  { key: "sdk", label: "SDK", color: "#1f8a5b" },
-  { key: "runs", label: "Runs", color: "#8e44ad" },
-];
 function cssVar(name, fallback) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
@@ -217,7 +212,11 @@ class ChartCard extends Card {
     const card = this;
     const data = this.data;
     const interval = this.interval;
-    const stacked = datasets.length > 1;
+    // By surface, each line is its own count of unique users: someone active on several surfaces
+    // is on each line, so the lines are drawn side by side (never stacked, never filled) and the
+    // y-axis reaches the largest single count, not a sum that is no count of people.
+    const bySurface = datasets.length > 1;
+    const lines = bySurface ? surfaceLineStyle() : { type: "line", fill: "origin", stacked: false };
     const dense = datasets[0].points.length > 62;
     // A partial point is drawn hollow at the end of a dashed segment: today's (the current week or
     // month) is not over, and the first week or month may start before the period, so neither
@@ -225,7 +224,8 @@ class ChartCard extends Card {
     const cuts = card.kind === "summary" ? [] : partialCuts(datasets[0].points, data, interval);
     const partial = (ctx) => Boolean(cuts[ctx.dataIndex]?.start || cuts[ctx.dataIndex]?.end);
     const dashed = (ctx) => Boolean(cuts[ctx.p0DataIndex]?.start || cuts[ctx.p1DataIndex]?.end);
-    const config = datasets.map((set, index) => ({
+    const config = datasets.map((set) => ({
+      type: lines.type,
       label: set.label,
       data: set.points,
       parsing: { xAxisKey: "date", yAxisKey: "active_users" },
@@ -239,9 +239,9 @@ class ChartCard extends Card {
       pointHoverBorderWidth: 2,
       segment: { borderDash: (ctx) => (dashed(ctx) ? [5, 4] : undefined) },
       cubicInterpolationMode: "monotone",
-      fill: stacked ? (index === 0 ? "origin" : "-1") : "origin",
+      fill: lines.fill,
       hidden: set.hidden,
-      backgroundColor: stacked ? `${set.color}55` : (ctx) => {
+      backgroundColor: bySurface ? set.color : (ctx) => {
         const area = ctx.chart.chartArea;
         if (!area) return "transparent";
         const gradient = ctx.chart.ctx.createLinearGradient(0, area.top, 0, area.bottom);
@@ -250,7 +250,7 @@ class ChartCard extends Card {
         return gradient;
       },
     }));
-    if (this.chart && this.chart.data.datasets.length === config.length && this.chart.$stacked === stacked) {
+    if (this.chart && this.chart.data.datasets.length === config.length) {
       config.forEach((set, index) => Object.assign(this.chart.data.datasets[index], set));
       this.chart.options.scales.x.time.unit = interval === "day" ? undefined : interval;
       this.chart.update();
@@ -274,7 +274,7 @@ class ChartCard extends Card {
             ticks: { color: cssVar("--muted", "#5b6478"), maxRotation: 0, autoSkipPadding: 20 },
           },
           y: {
-            stacked,
+            stacked: lines.stacked,
             beginAtZero: true,
             grace: "8%",
             border: { display: false },
@@ -292,7 +292,6 @@ class ChartCard extends Card {
         },
       },
     });
-    this.chart.$stacked = stacked;
   }
 
   showTooltip(context) {
@@ -319,10 +318,16 @@ class ChartCard extends Card {
       value.appendChild(number);
       let what;
       if (this.kind === "summary") what = ` unique active users since ${formatDay(this.data.start)}`;
-      else if (tooltip.dataPoints.length > 1) what = ` ${item.dataset.label}`;
-      else what = point.active_users === 1 ? " active user" : " active users";
+      else if (this.data.surfaces) what = valueWords(point.active_users, item.dataset.label);
+      else what = valueWords(point.active_users);
       value.appendChild(document.createTextNode(what));
       box.appendChild(value);
+    }
+    if (this.data.surfaces) {
+      const note = document.createElement("div");
+      note.className = "chart-tooltip-note";
+      note.textContent = surfaceWording(this.interval).tooltipNote;
+      box.appendChild(note);
     }
     box.hidden = false;
     const area = context.chart.chartArea;
@@ -376,6 +381,9 @@ class OverTimeCard extends ChartCard {
     this.legend = element.querySelector("[data-legend]");
     this.partialNote = element.querySelector("[data-partial-note]");
     this.subtitle = element.querySelector("[data-subtitle]");
+    this.legendNote = element.querySelector("[data-legend-note]");
+    this.tableNote = element.querySelector("[data-table-note]");
+    this.caption = element.querySelector("[data-caption]");
     this.hiddenSurfaces = new Set();
     for (const [group, name] of [["[data-interval]", "interval"], ["[data-view]", "view"]]) {
       const fieldset = element.querySelector(group);
@@ -431,10 +439,16 @@ class OverTimeCard extends ChartCard {
   render(data) {
     super.render(data);
     const interval = this.interval;
-    const words = { day: "day", week: "week", month: "month" };
-    this.subtitle.textContent = data.surfaces
-      ? `Users active on each surface in each ${words[interval]} (stacked)`
-      : `How many users were active in each ${words[interval]}`;
+    const wording = data.surfaces ? surfaceWording(interval) : totalWording(interval);
+    this.subtitle.textContent = wording.subtitle;
+    this.canvas.setAttribute("aria-label", wording.chartLabel);
+    this.caption.textContent = data.surfaces
+      ? `Users active on each surface in each ${interval}`
+      : `Users active in each ${interval}`;
+    this.tableNote.textContent = data.surfaces ? wording.tableNote : "";
+    this.tableNote.hidden = !data.surfaces;
+    this.legendNote.textContent = data.surfaces ? wording.legendNote : "";
+    this.legendNote.hidden = !data.surfaces;
     const footnote = partialFootnote(data.series, data, interval);
     this.partialNote.textContent = footnote;
     this.partialNote.hidden = !footnote;

@@ -1,5 +1,6 @@
-"""The Activity tab's second round in Chromium: engagement tiles, Day/Week/Month, the stacked view
-by surface with a legend that toggles series, today's partial point and a first week or month the
+"""The Activity tab's second round in Chromium: engagement tiles, Day/Week/Month, the view by
+surface (one unstacked line per surface, each its own count of unique users, and it says so) with a
+legend that toggles series, today's partial point and a first week or month the
 period cuts, the most active users (their names link to the person), choices kept in the URL and
 in the history (Back and Forward), the CSV download against the API; at 1366 and 390 px."""
 
@@ -8,6 +9,7 @@ import datetime as dt
 import io
 import json
 import random
+import re
 import uuid
 
 import pytest
@@ -91,6 +93,38 @@ def datasets(page) -> list[dict]:
     )
 
 
+def chart_shape(page) -> dict:
+    """How the over-time chart is configured and scaled: stacking, each dataset's type and fill, the y-axis."""
+    return page.evaluate(
+        """(card) => {
+            const chart = Chart.getChart(document.querySelector(card + ' canvas'));
+            const y = chart.scales.y;
+            return {
+                stacked: Boolean(chart.options.scales.y.stacked),
+                types: chart.data.datasets.map((set, i) => chart.getDatasetMeta(i).type),
+                fills: chart.data.datasets.map((set) => set.fill),
+                max: y.max,
+                step: y.ticks.length > 1 ? y.ticks[1].value - y.ticks[0].value : 0,
+            };
+        }""",
+        TIMESERIES,
+    )
+
+
+def assert_unstacked_lines(page, shown: list[dict]):
+    """The surface view draws separate lines whose y-axis reaches the largest single count, not a sum."""
+    shape = chart_shape(page)
+    assert shape["stacked"] is False
+    assert shape["types"] == ["line"] * len(shown)
+    assert shape["fills"] == [False] * len(shown), "no area stacked or shaded under a surface's line"
+    visible = [set_ for set_ in shown if set_["visible"]]
+    largest = max(point["active_users"] for set_ in visible for point in set_["points"])
+    sums = [sum(values) for values in zip(*([p["active_users"] for p in s["points"]] for s in visible), strict=True)]
+    # The axis is the largest count with Chart.js's 8% grace, rounded up to the next tick.
+    assert largest <= shape["max"] <= largest * 1.08 + shape["step"], (shape, largest)
+    assert shape["max"] < max(sums), "the y-axis must not reach the surfaces' sum"
+
+
 def wait_ready(page, card: str):
     expect(page.locator(card)).to_have_attribute("data-state", "ready")
 
@@ -146,8 +180,12 @@ def test_intervals_surfaces_and_the_url(page, live_server_port, acme_insights):
     )
     wait_ready(page, TIMESERIES)
     assert _strip(datasets(page)[0]["points"]) == _strip(monthly)
+    assert chart_shape(page)["stacked"] is False and chart_shape(page)["fills"] == ["origin"]
+    expect(page.locator(f"{TIMESERIES} [data-subtitle]")).to_have_text("How many users were active in each month")
+    expect(page.locator(f"{TIMESERIES} [data-legend-note]")).to_be_hidden()
 
-    # Stacked by surface, then hide the SDK series from the legend.
+    # By surface: one line per surface, not stacked, and it says that a person counts on each;
+    # then hide the SDK series from the legend.
     page.locator(TIMESERIES).get_by_role("radio", name="By surface").click()
     legend = page.locator(f"{TIMESERIES} [data-legend]")
     expect(legend.get_by_role("button")).to_have_count(4)
@@ -157,12 +195,48 @@ def test_intervals_surfaces_and_the_url(page, live_server_port, acme_insights):
     for set_, surface in zip(shown, ("web", "api", "sdk", "runs"), strict=True):
         expected = api(page, f"timeseries/?period=6m&interval=month&surface={surface}")["series"]
         assert _strip(set_["points"]) == _strip(expected)
+    assert_unstacked_lines(page, shown)
+    subtitle = page.locator(f"{TIMESERIES} [data-subtitle]")
+    expect(subtitle).to_have_text("Users active on each surface in each month: one line per surface, not a total")
+    expect(subtitle).not_to_contain_text("stacked")
+    expect(page.locator(f"{TIMESERIES} [data-legend-note]")).to_have_text(
+        "A person active on several surfaces counts in each, so the lines don't add up to the users active "
+        "(the All view counts each person once)."
+    )
+    expect(page.locator(f"{TIMESERIES} canvas")).to_have_attribute("aria-label", re.compile("not stacked"))
+
+    # The text alternative holds the same counts, one column per line, and says they don't add up.
+    page.locator(TIMESERIES).get_by_text("Show the data as a table").click()
+    expect(page.locator(f"{TIMESERIES} [data-table-note]")).to_contain_text(
+        "A person active on several surfaces counts in each column"
+    )
+    expect(page.locator(f"{TIMESERIES} thead th")).to_have_text(
+        ["Month", "Web pages and log-ins", "API", "SDK", "Runs"]
+    )
+    rows = page.locator(f"{TIMESERIES} tbody tr")
+    expect(rows).to_have_count(len(shown[0]["points"]))
+    for index in (0, len(shown[0]["points"]) - 1):
+        cells = rows.nth(index).locator("td")
+        expect(cells.nth(1)).to_have_text(f"{shown[0]['points'][index]['active_users']:,}")
+        expect(cells.nth(4)).to_have_text(f"{shown[3]['points'][index]['active_users']:,}")
+
+    # The tooltip names each surface's own count, as drawn.
+    tooltip = hover(page, 1)
+    for set_ in shown:
+        expect(tooltip).to_contain_text(f"{set_['points'][1]['active_users']:,} users on {set_['label']}")
+    expect(tooltip).to_contain_text("A person active on several surfaces counts in each.")
+    page.mouse.move(0, 0)
+
     sdk = legend.get_by_role("button", name="SDK")
     expect(sdk).to_have_attribute("aria-pressed", "true")
     sdk.focus()
     page.keyboard.press("Enter")
     expect(sdk).to_have_attribute("aria-pressed", "false")
     assert [set_["visible"] for set_ in datasets(page)] == [True, True, False, True]
+    page.wait_for_function(
+        "(card) => !Chart.animator.running(Chart.getChart(document.querySelector(card + ' canvas')))", arg=TIMESERIES
+    )
+    assert_unstacked_lines(page, datasets(page))
 
     # Periods and choices live in the URL: a reload keeps them.
     page.locator(TIMESERIES).get_by_label("Period", exact=True).select_option("12m")
@@ -225,6 +299,8 @@ def test_phone_width(new_page, live_server_port, acme_insights):
     box = page.locator(f"{TIMESERIES} canvas").bounding_box()
     assert box["width"] > 300 and box["height"] >= 200
     expect(page.locator(f"{TIMESERIES} [data-legend] button")).to_have_count(4)
+    assert_unstacked_lines(page, datasets(page))
+    expect(page.locator(f"{TIMESERIES} [data-legend-note]")).to_be_visible()
     expect(page.locator(f"{LEADERS} tbody tr").first).to_be_visible()
     screenshot(page, "activity-insights-390")
 
@@ -380,10 +456,12 @@ def test_a_first_month_cut_by_the_period_is_drawn_and_told_as_partial(page, live
     expect(rows.nth(1)).to_have_text("June 202624")
     expect(rows.last).to_have_text("November 2026 (so far)21")
 
-    # By surface, every stacked series marks the same buckets.
+    # By surface, every line marks the same buckets; four equal lines overlap, they don't pile up.
     page.locator(TIMESERIES).get_by_role("radio", name="By surface").click()
     expect(page.locator(f"{TIMESERIES} [data-legend] button")).to_have_count(4)
     wait_ready(page, TIMESERIES)
+    assert_unstacked_lines(page, datasets(page))
+    assert chart_shape(page)["max"] < 2 * max(point["active_users"] for point in series)
     for index in range(4):
         assert marks(page, index) == {
             "hollow": [True, False, False, False, False, False, True],
