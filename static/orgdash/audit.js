@@ -73,9 +73,28 @@ function start() {
     rows.setAttribute("aria-busy", "false");
   };
 
-  const showError = (message) => {
-    errorBox.textContent = message;
+  // The form's words for what the API calls since/until.
+  const FIELD_LABELS = { since: "From", until: "To", actor: "Actor", target: "Target", action: "Action" };
+
+  const errorText = (error, errors) => {
+    if ((errors.until || []).some((text) => text.includes("before"))) {
+      return "The To date is before the From date.";
+    }
+    const [field] = Object.keys(errors).filter((name) => name in FIELD_LABELS);
+    if (field) return `${FIELD_LABELS[field]}: ${errors[field].join(" ")}`;
+    return error.message || "The audit log could not be loaded.";
+  };
+
+  const showError = (error) => {
+    const errors = error.errors || {}; // none when the request did not reach the server
+    errorBox.textContent = errorText(error, errors);
     errorBox.hidden = false;
+    // The rows of the previous filters would read as the answer to these: none are shown.
+    rows.textContent = "";
+    range.textContent = "";
+    prev.disabled = true;
+    next.disabled = true;
+    Object.keys(errors).forEach((name) => form.elements[name]?.setAttribute("aria-invalid", "true"));
     rows.setAttribute("aria-busy", "false");
   };
 
@@ -87,11 +106,12 @@ function start() {
     const mine = ++request;
     rows.setAttribute("aria-busy", "true");
     errorBox.hidden = true;
+    form.querySelectorAll("[aria-invalid]").forEach((input) => input.removeAttribute("aria-invalid"));
     try {
       const data = await api(`${apiRoot}audit/?${params}`);
       if (mine === request) render(data);
     } catch (error) {
-      if (mine === request) showError(error.message || "The audit log could not be loaded.");
+      if (mine === request) showError(error);
     }
   };
 

@@ -100,3 +100,21 @@ def test_admin_reads_filters_and_pages_the_audit_log(page, live_server_port, aud
     expect(page.get_by_label("Action")).to_have_value("")
     expect(page.locator("#audit-range")).to_contain_text("of 60")
     assert errors == []
+
+
+def test_dates_the_wrong_way_round_say_so_and_show_no_rows(page, live_server_port, audit_rows):
+    log_in(page, live_server_port, "acme", "admin@acme.test", PASSWORD)
+    page.goto(org_url("acme", live_server_port, f"/org/dashboard/audit/?actor=%40{audit_rows}.test"))
+    expect(page.locator("#audit-range")).to_contain_text("of 60")
+    page.get_by_label("From", exact=True).fill("2026-12-05")
+    page.get_by_label("To", exact=True).fill("2026-11-01")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("alert")).to_have_text("The To date is before the From date.")
+    # The rows of the earlier filters are gone: nothing reads as the answer to these.
+    expect(page.locator("#audit-rows tr")).to_have_count(0)
+    expect(page.locator("#audit-range")).to_have_text("")
+    expect(page.get_by_label("To", exact=True)).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("To", exact=True).fill("2026-12-31")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("alert")).to_be_hidden()
+    expect(page.get_by_label("To", exact=True)).not_to_have_attribute("aria-invalid", "true")
