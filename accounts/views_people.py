@@ -1,28 +1,114 @@
 """Pages: one person (``/org/dashboard/users/<id>/``) and one's own profile (``/accounts/profile/``)."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.cache import never_cache
 
 from accounts import people_selectors, people_services, selectors, services
 from accounts.auth import is_org_admin, membership_of
 from accounts.decorators import org_admin_required
 from accounts.forms import ApiKeyForm, ProfileForm, ProfilePasswordForm
-from accounts.models import ApiKey, Role, Status
+from accounts.models import ApiKey, Membership, Role, Status
 from orgdash.core.client_address import client_ip
-from orgdash.errors import InvalidInput
+from orgdash.errors import DomainError, InvalidInput
+
+INVITE_GONE = "This invite no longer exists; it may have been cancelled or accepted."
+PERSON_GONE = "This person is no longer in this organization; their invite may have been cancelled."
+ROLE_ARTICLES = {Role.ADMIN: "an admin", Role.MEMBER: "a member", Role.VIEWER: "a viewer"}
 
 
+def ago(value, now) -> str:
+    """ "just now" under a minute, else "3 days ago": the Users list's words for recent times."""
+    if now - value < dt.timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(value, now)} ago"
+
+
+def _display_name(membership: Membership) -> str:
+    return membership.name or membership.username or membership.email
+
+
+def _person_gone(request, message: str):
+    return render(request, "dashboard/person_gone.html", {"active_tab": "users", "message": message}, status=404)
+
+
+def _reactivated(membership: Membership) -> str:
+    name = _display_name(membership)
+    if membership.status == Status.ACTIVE:
+        return f"Reactivated {name}; they are Active again."
+    if membership.status == Status.INVITE_PENDING:  # never joined: they get a new invite link instead
+        return f"Reactivated {name}; a new invite is on its way to {membership.email}."
+    label = Status(membership.status).label
+    return f"Reactivated {name}. Their status shows “{label}”: no activity in the last six months."
+
+
+def _person_action(request, membership: Membership):
+    """One of the page's action buttons, posted here and redirected back (a reload never repeats
+    it) with its outcome as a message; a cancelled invite has no page left, so that one goes to
+    the Users list. The page script asks before anything that takes access away."""
+    if not (request.user.is_staff or is_org_admin(request.user)):
+        raise PermissionDenied("Only organization admins can change people.")
+    action = request.POST.get("action")
+    here = reverse("dashboard-person", args=[membership.pk])
+    own = membership_of(request.user)
+    is_me = own is not None and own.pk == membership.pk
+    ip = client_ip(request)
+    try:
+        if action == "role":
+            role = request.POST.get("role", "")
+            if role == membership.role:
+                messages.error(request, f"{_display_name(membership)} is already {ROLE_ARTICLES[role]}.")
+                return redirect(here)
+            services.membership_change_role(membership=membership, role=role, actor=request.user, ip_address=ip)
+            if is_me and role != Role.ADMIN:
+                return redirect("home")  # no longer an admin: this dashboard is not theirs any more
+            messages.success(request, f"{_display_name(membership)} is now {ROLE_ARTICLES[role]}.")
+        elif action == "deactivate":
+            services.membership_deactivate(membership=membership, actor=request.user, ip_address=ip)
+            if is_me:
+                return redirect(here)  # signed out: the log-in page
+            messages.success(request, f"Deactivated {_display_name(membership)}.")
+        elif action == "reactivate":
+            services.membership_reactivate(membership=membership, actor=request.user, ip_address=ip)
+            messages.success(request, _reactivated(selectors.membership_get(pk=membership.pk)))
+        elif action == "resend":
+            services.invite_resend(membership=membership, actor=request.user, ip_address=ip)
+            messages.success(request, f"Sent a new invite to {membership.email}. The previous link no longer works.")
+        elif action == "cancel":
+            services.invite_cancel(membership=membership, actor=request.user, ip_address=ip)
+            messages.success(request, f"Cancelled the invite for {membership.email}.")
+            return redirect("dashboard-users")
+        else:
+            messages.error(request, "Unknown action.")
+    except services.InviteNotPending:  # accepted (or cancelled) since the page was drawn
+        messages.error(request, INVITE_GONE)
+    except Membership.DoesNotExist:
+        return _person_gone(request, PERSON_GONE)
+    except DomainError as error:  # the last admin, a pending invite asked to deactivate, ...
+        messages.error(request, error.message)
+    return redirect(here)
+
+
+# no-store: after an action, Back must not show the page as it was (a cancelled invite's page
+# with live buttons) from the browser's caches; the page script reloads one restored from bfcache.
+@never_cache
 @org_admin_required
 def person_page(request, pk: int):
     membership = selectors.membership_get(pk=pk)
     if membership is None:
-        raise Http404("No such person in this organization.")
+        action = request.POST.get("action") if request.method == "POST" else None
+        return _person_gone(request, INVITE_GONE if action in ("resend", "cancel") else PERSON_GONE)
+    if request.method == "POST":
+        return _person_action(request, membership)
+    now = timezone.now()
     invite = None
     if membership.status == Status.INVITE_PENDING and hasattr(membership, "invite"):
         invite = people_selectors.invite_delivery(
@@ -30,17 +116,25 @@ def person_page(request, pk: int):
             sent_at=membership.invite.sent_at,
             send_attempts=membership.invite.send_attempts,
             last_send_error=membership.invite.last_send_error,
-            now=timezone.now(),
+            now=now,
         )
     own = membership_of(request.user)
+    notes = list(messages.get_messages(request))
+    api_keys = list(people_selectors.person_api_keys(membership=membership))
+    for key in api_keys:
+        key.last_used_ago = ago(key.last_used_at, now) if key.last_used_at else ""
     context = {
         "active_tab": "users",
+        # The outcome of the action just posted: shown by the actions, and focused by the page script.
+        "ok_messages": [str(note) for note in notes if note.level_tag != "error"],
+        "error_messages": [str(note) for note in notes if note.level_tag == "error"],
+        "last_active_ago": ago(membership.last_active, now) if membership.last_active else "",
         "person": membership,
         "status_label": Status(membership.status).label,
         "invite": invite,
         "deactivated_by": people_selectors.deactivated_by_email(membership=membership),
         "audit_events": people_selectors.person_audit_history(membership=membership),
-        "api_keys": people_selectors.person_api_keys(membership=membership),
+        "api_keys": api_keys,
         "can_manage": request.user.is_staff or is_org_admin(request.user),
         "is_me": own is not None and own.pk == membership.pk,
         "roles": Role.choices,

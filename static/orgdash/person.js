@@ -164,26 +164,34 @@ async function loadActivity() {
 }
 
 // --- Actions -----------------------------------------------------------------------------------
+// Each button posts its action to this page, which answers with the page redrawn and the outcome
+// in #person-ok or #person-error (or, for a cancelled invite, the Users list). Here: ask first.
 
 const ROLE_LABELS = { admin: "Admin", member: "Member", viewer: "Viewer" };
+const ROLE_ARTICLES = { admin: "an admin", member: "a member", viewer: "a viewer" };
 
 function describe() {
   const { name, email } = root.dataset;
   return name ? `${name} (${email})` : email;
 }
 
-async function act(action) {
+// An alert is read out when it changes: focus stays on the button, to choose again.
+function showError(message) {
+  $("person-error").textContent = message;
+  $("person-error").hidden = false;
+}
+
+/** The confirmation an action asks for (null: it does not ask); false when it cannot be done. */
+function question(action) {
   const who = describe();
-  const isMe = root.dataset.isMe === "true";
-  let request;
   if (action === "role") {
     const role = $("person-role").value;
     if (role === root.dataset.role) {
-      $("person-error").textContent = `${who} is already ${ROLE_LABELS[role].toLowerCase()}.`;
-      $("person-error").hidden = false;
-      return;
+      showError(`${who} is already ${ROLE_ARTICLES[role]}.`);
+      return false;
     }
-    const sure = await confirmAction({
+    const isMe = root.dataset.isMe === "true";
+    return {
       title: `Make ${who} ${ROLE_LABELS[role].toLowerCase()}?`,
       text:
         isMe && role !== "admin"
@@ -192,51 +200,62 @@ async function act(action) {
       ok: `Make ${ROLE_LABELS[role].toLowerCase()}`,
       cancel: "Keep role",
       danger: role !== "admin",
-    });
-    if (!sure) return;
-    request = () => api(`${API_ROOT}users/${ID}/`, { method: "PATCH", body: { role } });
-  } else if (action === "deactivate") {
-    const sure = await confirmAction({
+    };
+  }
+  if (action === "deactivate") {
+    return {
       title: `Deactivate ${who}?`,
       text: "They are signed out at once and their API keys stop working. You can reactivate them later.",
       ok: "Deactivate",
       cancel: "Keep active",
-    });
-    if (!sure) return;
-    request = () => api(`${API_ROOT}users/${ID}/deactivate/`, { method: "POST" });
-  } else if (action === "reactivate") {
-    request = () => api(`${API_ROOT}users/${ID}/reactivate/`, { method: "POST" });
-  } else if (action === "resend") {
-    request = () => api(`${API_ROOT}invites/${ID}/resend/`, { method: "POST" });
-  } else if (action === "cancel") {
-    const sure = await confirmAction({
+    };
+  }
+  if (action === "cancel") {
+    return {
       title: `Cancel the invite for ${root.dataset.email}?`,
       text: "The invite link stops working at once. You can invite them again later.",
       ok: "Cancel invite",
       cancel: "Keep invite",
-    });
-    if (!sure) return;
-    request = () => api(`${API_ROOT}invites/${ID}/`, { method: "DELETE" });
-  } else {
-    return;
+    };
   }
-  try {
-    await request();
-  } catch (error) {
-    $("person-error").textContent = error.message;
-    $("person-error").hidden = false;
-    return;
-  }
-  // The page is drawn by the server: show the new state (a cancelled invite has no page left).
-  window.location.assign(action === "cancel" ? "/org/dashboard/" : window.location.pathname);
+  return null;
 }
 
 const actions = $("person-actions");
 if (actions) {
-  actions.addEventListener("click", (event) => {
-    const button = event.target.closest("[data-action]");
-    if (button) act(button.dataset.action);
+  actions.addEventListener("submit", async (event) => {
+    const button = event.submitter;
+    if (!button || actions.dataset.sending === "true") {
+      event.preventDefault();
+      return;
+    }
+    if (button.dataset.confirmed === "true") {
+      actions.dataset.sending = "true"; // one post per click, however often it is pressed
+      return;
+    }
+    const ask = question(button.value);
+    if (ask === null) {
+      actions.dataset.sending = "true";
+      return;
+    }
+    event.preventDefault();
+    if (ask === false || !(await confirmAction(ask))) {
+      button.focus();
+      return;
+    }
+    button.dataset.confirmed = "true";
+    actions.requestSubmit(button);
   });
 }
+
+// The outcome of the action just posted: read out where the actions are.
+const outcome = [$("person-error"), $("person-ok")].find((box) => box && !box.hidden);
+if (outcome) outcome.focus();
+
+// Restored from the back-forward cache (Back after an action): draw the page anew, as the
+// person may have changed or gone since.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) window.location.reload();
+});
 
 loadActivity();

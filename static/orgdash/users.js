@@ -10,6 +10,7 @@ import { wireInviteDialog } from "./users/invite.js";
 import { listLoading, loadCounts, loadList, readUrl, writeUrl } from "./users/list.js";
 import { menuIsOpen, wireMenus } from "./users/menus.js";
 import { wireRowActions } from "./users/row-actions.js";
+import { showServerMessages } from "./users/toasts.js";
 import { wireTooltips } from "./users/tooltips.js";
 
 const REFRESH_MS = 60000;
@@ -49,6 +50,7 @@ function start() {
   writeUrl({ push: false });
   loadList();
   loadCounts();
+  showServerMessages();
 }
 
 if (root) start();

@@ -17,3 +17,10 @@ export function toast(message, { error = false } = {}) {
   (error ? els.alerts : els.toasts).append(item);
   window.setTimeout(() => item.remove(), error ? TOAST_MS * 2 : TOAST_MS);
 }
+
+/** The messages the server left for this page (#server-messages: what another page just did), as toasts. */
+export function showServerMessages() {
+  document.querySelectorAll("#server-messages li").forEach((item) => {
+    toast(item.textContent, { error: item.dataset.level === "error" });
+  });
+}
