@@ -4,7 +4,6 @@ service, and shape the answer."""
 import datetime as dt
 
 from django.db import connection
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -82,8 +81,14 @@ def _user_response(membership_pk: int, status_code: int = status.HTTP_200_OK) ->
     return Response(UserOutputSerializer(selectors.membership_get(pk=membership_pk)).data, status=status_code)
 
 
+NO_SUCH_USER = "No such user in this organization."
+
+
 def _membership_or_404(pk: int) -> Membership:
-    return get_object_or_404(Membership, pk=pk)
+    membership = Membership.objects.filter(pk=pk).first()
+    if membership is None:
+        raise NotFound(NO_SUCH_USER)
+    return membership
 
 
 class UserListApi(APIView):

@@ -107,6 +107,8 @@ def test_admin_key_works_and_ids_of_another_org_are_404(acme, globex):
             response = _call(client, method, url.format(id=foreign, invite=foreign))
             assert response.status_code == 404, url
             assert response.json()["detail"]
+            if "users/{id}/" in url:  # the person's endpoints say who is missing, alike
+                assert response.json()["detail"] == "No such user in this organization.", url
     assert client.get("/api/v1/users/abc/").status_code == 404
     connection.set_tenant(globex)
     assert Membership.objects.filter(pk=foreign, state=Membership.State.INVITED).exists()
