@@ -27,10 +27,11 @@ from scim2_models import (
 
 from accounts.audit_services import audit_record
 from accounts.models import AuditAction, Membership, Role, SystemActor
-from accounts.selectors import memberships_by_email
+from accounts.selectors import api_keys_of, memberships_by_email
 from accounts.services import (
     EmailTaken,
     SharedAccount,
+    api_key_revoke,
     invite_create,
     invite_deactivate,
     membership_add,
@@ -399,5 +400,9 @@ def _set_active(membership: Membership, active: bool, ip_address: str | None) ->
             invite_deactivate(membership=membership, actor=ACTOR, ip_address=ip_address)
         elif membership.state == Membership.State.JOINED:
             membership_deactivate(membership=membership, actor=ACTOR, ip_address=ip_address)
+            # Deprovisioned by the identity provider: the person's keys end for good, where a
+            # deactivation in orgdash only suspends them until the person is reactivated.
+            for api_key in api_keys_of(membership=membership):
+                api_key_revoke(api_key=api_key, actor=ACTOR, ip_address=ip_address)
     except Conflict as error:
         raise ConflictException(detail=error.message) from error

@@ -322,3 +322,43 @@ def test_a_deactivated_members_session_and_keys_stop_working(scim, acme):
     scim.patch(f"Users/{found['id']}", patch_ops({"op": "replace", "value": {"active": False}}))
     assert api.get("/api/v1/users/", **bearer(key)).status_code == 401
     assert browser.get("/org/dashboard/").status_code == 302  # back to the login page
+
+
+@pytest.mark.parametrize("deprovision", ["patch", "delete"])
+def test_keys_of_a_deprovisioned_member_end_for_good(scim, acme, deprovision):
+    """Deactivated by the identity provider, the person's keys are revoked (audited, by scim):
+    provisioned again later, they sign in anew and make new keys. A deactivation in orgdash only
+    suspends keys until the person is reactivated."""
+    from tests.accounts.conftest import bearer, key_for
+
+    member = in_acme(acme, lambda: make_member(user=make_user(email="rehired@example.com")))
+    key = key_for(acme, "rehired@example.com")
+    api = Client(HTTP_HOST=host_of("acme"))
+    assert api.get("/api/v1/me/", **bearer(key)).status_code == 200
+    if deprovision == "patch":
+        scim.patch(f"Users/{member.pk}", patch_ops({"op": "replace", "path": "active", "value": False}))
+        back = scim.patch(f"Users/{member.pk}", patch_ops({"op": "replace", "path": "active", "value": True}))
+    else:
+        assert scim.delete(f"Users/{member.pk}").status_code == 204
+        back = scim.post("Users", new_user("rehired@example.com"))
+    assert back.json_body["active"] is True
+    assert api.get("/api/v1/me/", **bearer(key)).status_code == 401
+    revoked = in_acme(
+        acme, lambda: list(AuditEvent.objects.filter(action="api_key.revoke", target_membership=member.pk))
+    )
+    assert [event.actor_email for event in revoked] == [SystemActor.SCIM.value]
+
+
+def test_a_member_deactivated_in_orgdash_gets_their_keys_back_when_reactivated(scim, acme):
+    from tests.accounts.conftest import bearer, key_for
+
+    in_acme(acme, lambda: make_member(user=make_user(email="paused@example.com")))
+    key = key_for(acme, "paused@example.com")
+    admin = Client(HTTP_HOST=host_of("acme"))
+    login(admin, "admin@acme.test", PASSWORD)
+    member_pk = in_acme(acme, lambda: Membership.objects.get(email="paused@example.com").pk)
+    api = Client(HTTP_HOST=host_of("acme"))
+    assert admin.post(f"/api/v1/users/{member_pk}/deactivate/").status_code == 200
+    assert api.get("/api/v1/me/", **bearer(key)).status_code == 401
+    assert admin.post(f"/api/v1/users/{member_pk}/reactivate/").status_code == 200
+    assert api.get("/api/v1/me/", **bearer(key)).status_code == 200
