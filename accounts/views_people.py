@@ -1,6 +1,7 @@
 """Pages: one person (``/org/dashboard/users/<id>/``) and one's own profile (``/accounts/profile/``)."""
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
@@ -50,6 +51,46 @@ def _reactivated(membership: Membership) -> str:
     return f"Reactivated {name}. Their status shows “{label}”: no activity in the last six months."
 
 
+# What takes access away or changes it is asked first: by the page script in a dialog, or,
+# without it, on a confirmation step of the page (a POST without ``confirm`` is sent there).
+CONFIRMED_ACTIONS = ("role", "deactivate", "cancel")
+
+
+def _confirmation(membership: Membership, action: str | None, role: str | None, is_me: bool) -> dict | None:
+    """The question a confirmation step asks, the words of the script's dialog; None when
+    ``action`` asks none or cannot be done as asked."""
+    name = _display_name(membership)
+    if action == "role" and role in Role.values and role != membership.role and membership.status != Status.DEACTIVATED:
+        label = Role(role).label
+        return {
+            "action": action,
+            "role": role,
+            "title": f"Make {name} {label.lower()}?",
+            "text": "You will no longer be an admin and will lose access to this dashboard."
+            if is_me and role != Role.ADMIN
+            else f"Their role changes from {Role(membership.role).label} to {label}.",
+            "ok": f"Make {label.lower()}",
+            "cancel": "Keep role",
+        }
+    if action == "deactivate" and membership.status not in (Status.DEACTIVATED, Status.INVITE_PENDING):
+        return {
+            "action": action,
+            "title": f"Deactivate {name}?",
+            "text": "They are signed out at once and their API keys stop working. You can reactivate them later.",
+            "ok": "Deactivate",
+            "cancel": "Keep active",
+        }
+    if action == "cancel" and membership.status == Status.INVITE_PENDING:
+        return {
+            "action": action,
+            "title": f"Cancel the invite for {membership.email}?",
+            "text": "The invite link stops working at once. You can invite them again later.",
+            "ok": "Cancel invite",
+            "cancel": "Keep invite",
+        }
+    return None
+
+
 def _person_action(request, membership: Membership):
     """One of the page's action buttons, posted here and redirected back (a reload never repeats
     it) with its outcome as a message; a cancelled invite has no page left, so that one goes to
@@ -61,12 +102,15 @@ def _person_action(request, membership: Membership):
     own = membership_of(request.user)
     is_me = own is not None and own.pk == membership.pk
     ip = client_ip(request)
+    role = request.POST.get("role", "")
+    if action == "role" and role == membership.role:
+        messages.error(request, f"{_display_name(membership)} is already {ROLE_ARTICLES[role]}.")
+        return redirect(here)
+    if action in CONFIRMED_ACTIONS and request.POST.get("confirm") != action:
+        asked = {"confirm": action, **({"role": role} if action == "role" else {})}
+        return redirect(f"{here}?{urlencode(asked)}#confirm-step")
     try:
         if action == "role":
-            role = request.POST.get("role", "")
-            if role == membership.role:
-                messages.error(request, f"{_display_name(membership)} is already {ROLE_ARTICLES[role]}.")
-                return redirect(here)
             services.membership_change_role(membership=membership, role=role, actor=request.user, ip_address=ip)
             if is_me and role != Role.ADMIN:
                 return redirect("home")  # no longer an admin: this dashboard is not theirs any more
@@ -119,6 +163,8 @@ def person_page(request, pk: int):
             now=now,
         )
     own = membership_of(request.user)
+    is_me = own is not None and own.pk == membership.pk
+    can_manage = request.user.is_staff or is_org_admin(request.user)
     notes = list(messages.get_messages(request))
     api_keys = list(people_selectors.person_api_keys(membership=membership))
     for key in api_keys:
@@ -135,8 +181,12 @@ def person_page(request, pk: int):
         "deactivated_by": people_selectors.deactivated_by_email(membership=membership),
         "audit_events": people_selectors.person_audit_history(membership=membership),
         "api_keys": api_keys,
-        "can_manage": request.user.is_staff or is_org_admin(request.user),
-        "is_me": own is not None and own.pk == membership.pk,
+        "can_manage": can_manage,
+        "is_me": is_me,
+        # ?confirm=<action>: the question an action posted without the page script is asked on.
+        "confirm_step": _confirmation(membership, request.GET.get("confirm"), request.GET.get("role"), is_me)
+        if can_manage
+        else None,
         "roles": Role.choices,
     }
     return render(request, "dashboard/person.html", context)

@@ -244,12 +244,20 @@ if (actions) {
       return;
     }
     button.dataset.confirmed = "true";
+    // Asked here: the server takes it as confirmed (without the script it asks on a step of its own).
+    let confirmed = actions.elements.namedItem("confirm");
+    if (!confirmed) {
+      confirmed = Object.assign(document.createElement("input"), { type: "hidden", name: "confirm" });
+      actions.append(confirmed);
+    }
+    confirmed.value = button.value;
     actions.requestSubmit(button);
   });
 }
 
-// The outcome of the action just posted: read out where the actions are.
-const outcome = [$("person-error"), $("person-ok")].find((box) => box && !box.hidden);
+// The outcome of the action just posted, or the question asked before one: read out where the
+// actions are.
+const outcome = [$("confirm-step"), $("person-error"), $("person-ok")].find((box) => box && !box.hidden);
 if (outcome) outcome.focus();
 
 // Restored from the back-forward cache (Back after an action): draw the page anew, as the

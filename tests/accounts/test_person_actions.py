@@ -45,7 +45,8 @@ def acting(acme, admin_client):
 
 
 def _post(client, membership, action: str, **data):
-    return client.post(_url(membership), {"action": action, **data})
+    """As the page script posts: what it asks before (role, deactivate, cancel) comes confirmed."""
+    return client.post(_url(membership), {"action": action, "confirm": action, **data})
 
 
 def test_reactivate_says_so_on_the_page_it_comes_back_to(acme, admin_client, acting):
@@ -66,15 +67,15 @@ def test_reactivate_says_so_on_the_page_it_comes_back_to(acme, admin_client, act
 def test_deactivate_and_role_changes_say_what_happened_with_articles(admin_client, acting):
     person = acting(make_member, user=make_user(name="Ray Roles"))
 
-    admin_client.post(_url(person), {"action": "role", "role": Role.VIEWER})
+    _post(admin_client, person, "role", role=Role.VIEWER)
     assert _box(admin_client.get(_url(person)).content.decode(), "person-ok") == "Ray Roles is now a viewer."
-    admin_client.post(_url(person), {"action": "role", "role": Role.ADMIN})
+    _post(admin_client, person, "role", role=Role.ADMIN)
     assert _box(admin_client.get(_url(person)).content.decode(), "person-ok") == "Ray Roles is now an admin."
-    admin_client.post(_url(person), {"action": "role", "role": Role.ADMIN})
+    _post(admin_client, person, "role", role=Role.ADMIN)
     assert _box(admin_client.get(_url(person)).content.decode(), "person-error") == "Ray Roles is already an admin."
-    admin_client.post(_url(person), {"action": "role", "role": Role.MEMBER})
+    _post(admin_client, person, "role", role=Role.MEMBER)
     admin_client.get(_url(person))
-    admin_client.post(_url(person), {"action": "role", "role": Role.MEMBER})
+    _post(admin_client, person, "role", role=Role.MEMBER)
     assert _box(admin_client.get(_url(person)).content.decode(), "person-error") == "Ray Roles is already a member."
 
     _post(admin_client, person, "deactivate")
@@ -162,3 +163,48 @@ def test_ago_words():
     assert ago(now, now) == "just now"
     assert ago(now - dt.timedelta(seconds=59), now) == "just now"
     assert ago(now - dt.timedelta(minutes=5), now) == "5\xa0minutes ago"
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "question", "ok", "done"),
+    [
+        ("deactivate", {}, "Deactivate Nora Script?", "Deactivate", Membership.State.DEACTIVATED),
+        ("role", {"role": Role.VIEWER}, "Make Nora Script viewer?", "Make viewer", Role.VIEWER),
+    ],
+)
+def test_without_the_page_script_an_action_is_asked_first_on_a_step(
+    acme, admin_client, acting, action, data, question, ok, done
+):
+    """A form posted without the script's dialog changes nothing: it is sent to a confirmation
+    step of the page, whose own form (with ``confirm``) does it; "Keep" goes back unchanged."""
+    person = acting(make_member, user=make_user(name="Nora Script"))
+
+    asked = admin_client.post(_url(person), {"action": action, **data})
+    assert asked.status_code == 302 and asked["Location"].startswith(f"{_url(person)}?confirm={action}")
+    assert asked["Location"].endswith("#confirm-step")
+    connection.set_tenant(acme)
+    unchanged = Membership.objects.get(pk=person.pk)
+    assert (unchanged.state, unchanged.role) == (Membership.State.JOINED, Role.MEMBER)
+    assert (
+        not AuditEvent.objects.filter(target_membership=person.pk, action__startswith="membership.")
+        .exclude(action="membership.add")
+        .exists()
+    )
+    connection.set_schema_to_public()
+
+    step = admin_client.get(asked["Location"]).content.decode()
+    assert 'id="confirm-step"' in step and question in step and f">{ok}</button>" in step
+    assert f'name="confirm" value="{action}"' in step and f'href="{_url(person)}"' in step
+    assert admin_client.post(_url(person), {"action": action, "confirm": action, **data}).status_code == 302
+    connection.set_tenant(acme)
+    after = Membership.objects.get(pk=person.pk)
+    assert done in (after.state, after.role)
+
+
+def test_a_confirmation_step_for_what_cannot_be_done_is_not_shown(admin_client, acting):
+    invited = acting(make_pending_invite)
+    member = acting(make_member)
+    assert 'id="confirm-step"' not in admin_client.get(f"{_url(invited)}?confirm=deactivate").content.decode()
+    assert 'id="confirm-step"' not in admin_client.get(f"{_url(member)}?confirm=cancel").content.decode()
+    assert 'id="confirm-step"' not in admin_client.get(f"{_url(member)}?confirm=role&role=owner").content.decode()
+    assert 'id="confirm-step"' in admin_client.get(f"{_url(invited)}?confirm=cancel").content.decode()

@@ -88,3 +88,27 @@ def test_cancel_an_invite_and_see_it_confirmed_on_the_users_list_and_gone_on_bac
     expect(page.get_by_role("button", name="Resend invite")).to_have_count(0)
     page.get_by_role("link", name=re.compile("Back to all users")).click()
     expect(page).to_have_url(org_url("acme", live_server_port, "/org/dashboard/"))
+
+
+def test_without_javascript_deactivate_is_asked_on_a_step_of_the_page(browser, live_server_port, people):
+    kit = people.member("kit", "Kit Noscript")
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        log_in(page, live_server_port, "acme", "admin@acme.test", PASSWORD)
+        page.goto(org_url("acme", live_server_port, f"/org/dashboard/users/{kit.pk}/"))
+        page.get_by_role("button", name="Deactivate…").click()
+        step = page.get_by_role("alertdialog", name="Deactivate Kit Noscript?")
+        expect(step).to_be_visible()
+        expect(page.locator("#person-status")).to_have_text("Active")  # nothing done yet
+        step.get_by_role("link", name="Keep active").click()
+        expect(page.get_by_role("alertdialog")).to_have_count(0)
+        expect(page.locator("#person-status")).to_have_text("Active")
+
+        page.get_by_role("button", name="Deactivate…").click()
+        page.get_by_role("alertdialog").get_by_role("button", name="Deactivate").click()
+        expect(page.locator("#person-ok")).to_have_text("Deactivated Kit Noscript.")
+        expect(page.locator("#person-status")).to_have_text("Deactivated")
+        screenshot(page, "person-page-no-script-390")
+    finally:
+        context.close()
