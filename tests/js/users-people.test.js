@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { inviteErrors, parseEmails } from "../../static/orgdash/users/invite-input.js";
-import { colourOf, esc, initialsOf, inviteNote, lastActiveWhen, tooltipLines } from "../../static/orgdash/users/people.js";
+import {
+  colourOf,
+  esc,
+  initialsOf,
+  inviteNote,
+  lastActiveWhen,
+  reactivatedText,
+  tooltipLines,
+} from "../../static/orgdash/users/people.js";
 
 const NOW = Date.parse("2026-11-29T12:00:00Z");
 
@@ -64,4 +72,13 @@ test("a 400 marks the addresses it names and shows its message once", () => {
   assert.deepEqual(items.map((item) => item.email), ["bad@", "worse"]);
   const indexed = inviteErrors({ detail: "Invalid input.", errors: { emails: { 1: ["Enter a valid email address."] } } }, sent);
   assert.deepEqual(indexed, { detail: "", items: [{ email: "bad@", message: "Enter a valid email address." }] });
+});
+
+test("a reactivation says what it did: access back, or a new invite for someone who never joined", () => {
+  assert.equal(reactivatedText("Ann", { status: "active" }), "Reactivated Ann; they are Active again.");
+  assert.equal(
+    reactivatedText("bo@x.test", { status: "invite_pending", email: "bo@x.test" }),
+    "Reactivated bo@x.test; a new invite is on its way to bo@x.test.",
+  );
+  assert.match(reactivatedText("Cy", { status: "inactive", status_label: "-" }), /“-”: no activity in the last six months/);
 });

@@ -81,3 +81,10 @@ export function lastActiveWhen(user, now = Date.now()) {
   if (user.status === "invite_pending") return "";
   return user.last_active ? formatRelative(user.last_active, now) : "never";
 }
+
+/** What a reactivation did: someone who never joined gets a new invite instead of access. */
+export function reactivatedText(name, updated) {
+  if (updated.status === "active") return `Reactivated ${name}; they are Active again.`;
+  if (updated.status === "invite_pending") return `Reactivated ${name}; a new invite is on its way to ${updated.email}.`;
+  return `Reactivated ${name}. Their status shows “${updated.status_label}”: no activity in the last six months.`;
+}

@@ -4,7 +4,7 @@ import { confirmAction } from "../lib/dialogs.js";
 import { els, isMe, usersApi, view } from "./context.js";
 import { loadCounts, loadList } from "./list.js";
 import { closeMenu, menuOpenedBy, onMenuButtonKeydown, onMenuKeydown, showMenu } from "./menus.js";
-import { ROLE_LABELS, displayName, personLabel, personUrl } from "./people.js";
+import { ROLE_LABELS, displayName, personLabel, personUrl, reactivatedText } from "./people.js";
 import { removeRow, replaceRow, rowElement } from "./table.js";
 import { toast } from "./toasts.js";
 import { ROLES } from "./url-state.js";
@@ -117,10 +117,7 @@ function plan(user, action, role) {
   if (action === "reactivate") {
     return {
       request: () => usersApi(`users/${id}/reactivate/`, { method: "POST" }),
-      done: (updated) =>
-        updated.status === "active"
-          ? `Reactivated ${name}; they are Active again.`
-          : `Reactivated ${name}. Their status shows “${updated.status_label}”: no activity in the last six months.`,
+      done: (updated) => reactivatedText(name, updated),
     };
   }
   if (action === "resend") {
