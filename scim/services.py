@@ -398,10 +398,12 @@ def _set_active(membership: Membership, active: bool, ip_address: str | None) ->
                 membership_reactivate(membership=membership, actor=ACTOR, ip_address=ip_address)
         elif membership.state == Membership.State.INVITED:
             invite_deactivate(membership=membership, actor=ACTOR, ip_address=ip_address)
-        elif membership.state == Membership.State.JOINED:
-            membership_deactivate(membership=membership, actor=ACTOR, ip_address=ip_address)
-            # Deprovisioned by the identity provider: the person's keys end for good, where a
-            # deactivation in orgdash only suspends them until the person is reactivated.
+        else:
+            if membership.state == Membership.State.JOINED:
+                membership_deactivate(membership=membership, actor=ACTOR, ip_address=ip_address)
+            # Deprovisioned by the identity provider (already deactivated in orgdash, too): the
+            # person's keys end for good, where a deactivation in orgdash only suspends them
+            # until the person is reactivated.
             for api_key in api_keys_of(membership=membership):
                 api_key_revoke(api_key=api_key, actor=ACTOR, ip_address=ip_address)
     except Conflict as error:

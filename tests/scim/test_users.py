@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client
 
 from accounts.models import AuditEvent, Invite, Membership, Role, SystemActor
+from accounts.services import membership_deactivate
 from scim.models import ScimIdentity
 from tests.conftest import PASSWORD, host_of, login
 from tests.factories import make_member, make_user
@@ -324,8 +325,9 @@ def test_a_deactivated_members_session_and_keys_stop_working(scim, acme):
     assert browser.get("/org/dashboard/").status_code == 302  # back to the login page
 
 
+@pytest.mark.parametrize("already_deactivated", [False, True])
 @pytest.mark.parametrize("deprovision", ["patch", "delete"])
-def test_keys_of_a_deprovisioned_member_end_for_good(scim, acme, deprovision):
+def test_keys_of_a_deprovisioned_member_end_for_good(scim, acme, deprovision, already_deactivated):
     """Deactivated by the identity provider, the person's keys are revoked (audited, by scim):
     provisioned again later, they sign in anew and make new keys. A deactivation in orgdash only
     suspends keys until the person is reactivated."""
@@ -335,6 +337,8 @@ def test_keys_of_a_deprovisioned_member_end_for_good(scim, acme, deprovision):
     key = key_for(acme, "rehired@example.com")
     api = Client(HTTP_HOST=host_of("acme"))
     assert api.get("/api/v1/me/", **bearer(key)).status_code == 200
+    if already_deactivated:  # by an admin or the dormancy policy, before the identity provider
+        in_acme(acme, lambda: membership_deactivate(membership=member))
     if deprovision == "patch":
         scim.patch(f"Users/{member.pk}", patch_ops({"op": "replace", "path": "active", "value": False}))
         back = scim.patch(f"Users/{member.pk}", patch_ops({"op": "replace", "path": "active", "value": True}))
