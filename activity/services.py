@@ -153,10 +153,9 @@ def _parse_timestamp(value) -> tuple[dt.datetime | None, str | None]:
 
 
 # One statement per batch: it finds the members the events name (by lower-cased e-mail, or by
-# username in any case as profiles treat usernames, one with an "@" when no member has it as
-# e-mail: one probe of the global user table's e-mail index or its lower(username) index per
-# distinct name, then one of the membership's user index; of two usernames differing only in
-# case, the one written as sent wins), judges each event
+# username in any case as profiles treat usernames: one probe of the global user table's e-mail
+# index or its lower(username) index per distinct name, then one of the membership's user index;
+# of two usernames differing only in case, the one written as sent wins), judges each event
 # against its member (unknown, or later than the member's deactivation), upserts the accepted
 # ones' day rows (kinds OR-ed, first/last seen widened; a row that would not change is left
 # alone), marks the days that gained a row for the aggregate refresh and the members for
@@ -167,16 +166,14 @@ WITH event AS (
         WITH ORDINALITY AS e(name, kinds, microseconds, position)
 ), wanted AS (
     SELECT DISTINCT name FROM event
-), by_email AS (
+), member AS (
     SELECT w.name, m.id, m.state, m.deactivated_at
     FROM wanted w JOIN {users} u ON u.email = w.name JOIN {membership} m ON m.user_id = u.id
     WHERE strpos(w.name, '@') > 0 AND m.state <> %(invited)s
-), member AS (
-    SELECT * FROM by_email
     UNION ALL
     (SELECT DISTINCT ON (w.name) w.name, m.id, m.state, m.deactivated_at
     FROM wanted w JOIN {users} u ON lower(u.username) = lower(w.name) JOIN {membership} m ON m.user_id = u.id
-    WHERE m.state <> %(invited)s AND NOT EXISTS (SELECT FROM by_email b WHERE b.name = w.name)
+    WHERE strpos(w.name, '@') = 0 AND m.state <> %(invited)s
     ORDER BY w.name, u.username = w.name DESC, u.id)
 ), judged AS (
     SELECT e.position, e.kinds, t.at, m.id AS membership_id,

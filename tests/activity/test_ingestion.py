@@ -225,32 +225,6 @@ def test_a_username_is_matched_in_any_case_like_an_email(acme, acme_client, serv
     assert body["rejected"] == [{"index": 0, "reason": "no member of this organization is called 'adam.perez.1.y'"}]
 
 
-def test_a_username_with_an_at_sign_is_matched_when_no_member_has_it_as_e_mail(acme, acme_client, service_key):
-    """Identity providers often make the username an address (SCIM userName): an event naming it
-    finds the person even when their log-in e-mail is another address; an e-mail still wins."""
-    connection.set_tenant(acme)
-    aliased, owner = make_user(email="jane.doe@at.test"), make_user(email="jane@at.test")
-    aliased.username = "Jane@At.Test"
-    aliased.save(update_fields=["username"])
-    aliased_member, owner_member = make_member(user=aliased), make_member(user=owner)
-    connection.set_schema_to_public()
-    moment = timezone.now().replace(microsecond=0) - dt.timedelta(hours=1)
-
-    def post_as(name: str) -> dict:
-        return post(acme_client, [{"user": name, "kind": "sdk", "timestamp": iso(moment)}], service_key).json()
-
-    assert post_as("jane@at.test")["accepted"] == 1  # the e-mail of another member wins
-    assert set(rows_of(acme, owner_member)) == {moment.date()} and rows_of(acme, aliased_member) == {}
-    connection.set_tenant(acme)
-    owner_member.delete()  # now nobody here has that address as e-mail
-    connection.set_schema_to_public()
-    assert post_as("JANE@at.test")["accepted"] == 1
-    assert set(rows_of(acme, aliased_member)) == {moment.date()}
-    assert post_as("nobody@at.test")["rejected"] == [
-        {"index": 0, "reason": "no member of this organization is called 'nobody@at.test'"}
-    ]
-
-
 def test_sending_the_same_batch_twice_changes_nothing(acme, acme_client, service_key, people):
     alice, bob = people
     now = yesterday_noon()  # an hour or two before it is still its day
