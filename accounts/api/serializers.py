@@ -12,7 +12,7 @@ from accounts import people_services
 from accounts.models import ApiKey, Role, Status
 from accounts.people_selectors import InviteDelivery, invite_delivery
 from accounts.selectors import DEFAULT_ORDERING, ORDERINGS
-from orgdash.api.query_parameters import QueryParametersInputSerializer, RepeatableCharField
+from orgdash.api.query_parameters import QueryParametersInputSerializer, RepeatableCharField, WholeNumberField
 
 
 class UtcDateTimeField(serializers.DateTimeField):
@@ -173,7 +173,7 @@ MAX_PAGE_SIZE = 500
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE})
-class PageSizeField(serializers.IntegerField):
+class PageSizeField(WholeNumberField):
     """``page_size``: the schema publishes 1-500; a larger value is clamped by the paginator, not
     refused (as the README documents), so only the lower bound is validated."""
 
@@ -211,8 +211,8 @@ class UserOrderingInputSerializer(UserFilterInputSerializer):
     )
 
 
-def _page_field() -> serializers.IntegerField:
-    return serializers.IntegerField(
+def _page_field() -> WholeNumberField:
+    return WholeNumberField(
         required=False,
         min_value=1,
         help_text="1-based page number.",

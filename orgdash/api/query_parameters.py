@@ -7,9 +7,12 @@ with a 400 instead; the same value repeated (a ``next`` link merged with the cli
 parameters) is that value. A list-valued parameter takes every value it is given.
 """
 
+import re
 from collections.abc import Iterable
 
 from rest_framework import serializers
+
+DIGITS = re.compile(r"\s*[0-9]+\s*")
 
 
 def refuse_differing_repeats(query_params, names: Iterable[str]) -> None:
@@ -43,4 +46,14 @@ class QueryParametersInputSerializer(serializers.Serializer):
         refuse_differing_repeats(
             data, (name for name, field in self.fields.items() if not isinstance(field, RepeatableCharField))
         )
+        return super().to_internal_value(data)
+
+
+class WholeNumberField(serializers.IntegerField):
+    """A whole number written in digits. DRF's IntegerField also reads "2.0" as 2, which the
+    paginator, reading the raw parameter again, would not: a page or page size is digits only."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not DIGITS.fullmatch(data):
+            self.fail("invalid")
         return super().to_internal_value(data)

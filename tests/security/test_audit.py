@@ -178,7 +178,9 @@ def test_pagination_has_the_users_list_shape(admin_client, some_events, tag):
         ({"page_size": "lots"}, "Invalid page_size: give a whole number from 1 to 500."),
         ({"page_size": "0"}, "Invalid page_size: give a whole number from 1 to 500."),
         ({"page_size": "-1"}, "Invalid page_size: give a whole number from 1 to 500."),
+        ({"page_size": "2.0"}, "Invalid page_size: give a whole number from 1 to 500."),
         ({"page": "abc"}, "Invalid page: give a whole number from 1."),
+        ({"page": "1.0"}, "Invalid page: give a whole number from 1."),
         ({"page": "0"}, "Invalid page: pages start at 1."),
         ({"page": ["1", "2"]}, "Give page one value; it was given 2 different ones."),
     ],
@@ -192,9 +194,9 @@ def test_a_bad_page_or_page_size_is_a_400_as_on_the_users_list(admin_client, som
     assert users.status_code == 400 and users.json()["errors"][field] == [message]
 
 
-def test_a_page_size_above_500_is_clamped_as_on_the_users_list(admin_client, some_events, tag):
+def test_a_page_size_above_500_is_not_refused_as_on_the_users_list(admin_client, some_events, tag):
     response = admin_client.get("/api/v1/audit/", {"target": tag, "page_size": "100000"})
-    assert response.status_code == 200 and response.json()["count"] == 4
+    assert response.status_code == 200 and len(response.json()["results"]) == 4
 
 
 @pytest.mark.parametrize(
