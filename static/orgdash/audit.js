@@ -44,6 +44,7 @@ function start() {
   const errorBox = document.getElementById("audit-error");
   const exportLink = document.getElementById("audit-export");
   let page = 1;
+  let shownPage = 1;
   let request = 0;
 
   const filterParams = () => {
@@ -89,12 +90,14 @@ function start() {
     const errors = error.errors || {}; // none when the request did not reach the server
     errorBox.textContent = errorText(error, errors);
     errorBox.hidden = false;
-    // The rows of the previous filters would read as the answer to these: none are shown.
-    rows.textContent = "";
-    range.textContent = "";
-    prev.disabled = true;
-    next.disabled = true;
-    Object.keys(errors).forEach((name) => form.elements[name]?.setAttribute("aria-invalid", "true"));
+    if (error.status === 400) {
+      // Filters refused: the rows of the previous ones would read as the answer to these.
+      rows.textContent = "";
+      range.textContent = "";
+      prev.disabled = true;
+      next.disabled = true;
+      Object.keys(errors).forEach((name) => form.elements[name]?.setAttribute("aria-invalid", "true"));
+    }
     rows.setAttribute("aria-busy", "false");
   };
 
@@ -109,9 +112,14 @@ function start() {
     form.querySelectorAll("[aria-invalid]").forEach((input) => input.removeAttribute("aria-invalid"));
     try {
       const data = await api(`${apiRoot}audit/?${params}`);
-      if (mine === request) render(data);
+      if (mine === request) {
+        shownPage = page;
+        render(data);
+      }
     } catch (error) {
-      if (mine === request) showError(error);
+      if (mine !== request) return;
+      page = shownPage; // a page that failed to load is not the one on screen: Next tries it again
+      showError(error);
     }
   };
 

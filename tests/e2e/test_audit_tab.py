@@ -118,3 +118,18 @@ def test_dates_the_wrong_way_round_say_so_and_show_no_rows(page, live_server_por
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_role("alert")).to_be_hidden()
     expect(page.get_by_label("To", exact=True)).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_a_page_that_fails_to_load_leaves_the_shown_one_and_can_be_tried_again(page, live_server_port, audit_rows):
+    log_in(page, live_server_port, "acme", "admin@acme.test", PASSWORD)
+    page.goto(org_url("acme", live_server_port, f"/org/dashboard/audit/?actor=%40{audit_rows}.test"))
+    expect(page.locator("#audit-range")).to_have_text("1\N{EN DASH}50 of 60")
+    page.route("**/api/v1/audit/?*page=2*", lambda route: route.abort())  # the network drops
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.locator("#audit-rows tr")).to_have_count(50)  # the page on screen stays
+    expect(page.locator("#audit-range")).to_have_text("1\N{EN DASH}50 of 60")
+    page.unroute("**/api/v1/audit/?*page=2*")
+    page.get_by_role("button", name="Next").click()  # tried again: the second page, not a third
+    expect(page.locator("#audit-range")).to_have_text("51\N{EN DASH}60 of 60")
+    expect(page.get_by_role("alert")).to_be_hidden()
