@@ -71,6 +71,15 @@ function personLine(person) {
 let previewRequest = 0;
 async function refreshPreview() {
   const terms = policyTerms();
+  if (terms.after_days === "" || terms.warn_days_before === "") {
+    // An empty parameter would preview the saved terms instead: say what is missing.
+    previewRequest += 1;
+    previewWarn.textContent = "–";
+    previewDeactivate.textContent = "–";
+    previewSample.replaceChildren();
+    previewStatus.textContent = "No preview: give both numbers of days.";
+    return;
+  }
   const params = new URLSearchParams({
     after_days: String(terms.after_days),
     warn_days_before: String(terms.warn_days_before),
