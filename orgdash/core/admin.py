@@ -48,6 +48,14 @@ class OrganizationAdmin(admin.ModelAdmin):
     list_per_page = 50
     actions = None
 
+    def has_add_permission(self, request):
+        # An org is its schema, domain and first admin too: `manage.py create_org` makes them together.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting the row would leave the org's schema (and its people's data) behind.
+        return False
+
     def get_queryset(self, request):
         return (
             super()
