@@ -6,8 +6,9 @@ gets a members-and-invites page per org (read inside that org's schema) and the 
 which orgs a person belongs to.
 """
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.db.models.expressions import RawSQL
 from django.http import Http404, HttpResponseRedirect
@@ -18,10 +19,11 @@ from django_tenants.utils import tenant_context
 
 from accounts import people_services, selectors, services
 from accounts.audit_services import staff_view_record
-from accounts.models import ApiKey, AuditEvent, Invite, Membership, Status
+from accounts.models import ApiKey, AuditEvent, Invite, Membership, Role, Status
 from orgdash.core import admin as core_admin
 from orgdash.core.client_address import client_ip
 from orgdash.core.models import Organization, User
+from orgdash.errors import DomainError
 
 MEMBERS_PAGE_ROWS = 200
 
@@ -54,8 +56,24 @@ def _on_org_host() -> bool:
     return connection.schema_name != "public"
 
 
+class MembershipAdminForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ("role",)
+
+    def clean_role(self):
+        # The service's last-admin rule, checked here so the form is shown again with its message;
+        # the service checks it again under lock (see MembershipAdmin.save_model).
+        role = self.cleaned_data["role"]
+        membership = self.instance
+        if membership.is_admin and role != Role.ADMIN and selectors.admin_count(exclude_pk=membership.pk) == 0:
+            raise ValidationError(services.LAST_ADMIN_MESSAGE)
+        return role
+
+
 @admin.register(Membership)
 class MembershipAdmin(TenantOnlyAdmin):
+    form = MembershipAdminForm
     list_display = ("email", "username", "name", "role", "state", "created_at", "last_active", "days_active")
     list_filter = ("role", "state")
     search_fields = ("email", "username", "name")
@@ -89,14 +107,43 @@ class MembershipAdmin(TenantOnlyAdmin):
         if change and "role" in form.changed_data:
             new_role = obj.role
             obj.role = form.initial["role"]
-            services.membership_change_role(
-                membership=obj, role=new_role, actor=request.user, ip_address=client_ip(request)
-            )
+            try:
+                services.membership_change_role(
+                    membership=obj, role=new_role, actor=request.user, ip_address=client_ip(request)
+                )
+            except DomainError as error:  # the rule broken since the form was checked (a change meanwhile)
+                request.orgdash_change_refused = True
+                messages.error(request, error.message)
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "orgdash_change_refused", False):
+            super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        if getattr(request, "orgdash_change_refused", False):
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_change(request, obj)
 
     @admin.action(description="Reactivate the selected members")
     def reactivate_selected(self, request, queryset):
-        for membership in queryset.filter(state=Membership.State.DEACTIVATED):
+        done, skipped = 0, 0
+        for membership in queryset:
+            if membership.state != Membership.State.DEACTIVATED:
+                skipped += 1
+                continue
             services.membership_reactivate(membership=membership, actor=request.user, ip_address=client_ip(request))
+            done += 1
+        _report_bulk(request, done=done, skipped=skipped, did="reactivated", why="they were not deactivated")
+
+
+def _report_bulk(request, *, done: int, skipped: int, did: str, why: str) -> None:
+    """The message of a bulk admin action: how many it changed, and how many it left and why."""
+    if done:
+        messages.success(request, f"{done} {'was' if done == 1 else 'were'} {did}.")
+    if skipped:
+        messages.warning(request, f"{skipped} {'was' if skipped == 1 else 'were'} skipped: {why}.")
+    if not done and not skipped:
+        messages.info(request, "Nothing was selected.")
 
 
 @admin.register(Invite)
@@ -114,8 +161,15 @@ class InviteAdmin(TenantOnlyAdmin):
 
     @admin.action(description="Resend the selected invites (new links)")
     def resend_selected(self, request, queryset):
+        done, skipped = 0, 0
         for invite in queryset.select_related("membership"):
-            services.invite_resend(membership=invite.membership, actor=request.user, ip_address=client_ip(request))
+            try:
+                services.invite_resend(membership=invite.membership, actor=request.user, ip_address=client_ip(request))
+            except DomainError:  # accepted or cancelled meanwhile
+                skipped += 1
+            else:
+                done += 1
+        _report_bulk(request, done=done, skipped=skipped, did="sent a new invite", why="no longer pending")
 
 
 @admin.register(ApiKey)
@@ -135,8 +189,14 @@ class ApiKeyAdmin(TenantOnlyAdmin):
 
     @admin.action(description="Revoke the selected keys")
     def revoke_selected(self, request, queryset):
+        done, skipped = 0, 0
         for api_key in queryset:
+            if api_key.revoked_at is not None:
+                skipped += 1
+                continue
             services.api_key_revoke(api_key=api_key, actor=request.user, ip_address=client_ip(request))
+            done += 1
+        _report_bulk(request, done=done, skipped=skipped, did="revoked", why="already revoked")
 
 
 @admin.register(AuditEvent)
@@ -170,7 +230,7 @@ class AuditEventAdmin(TenantOnlyAdmin):
 
 class OrganizationMembersAdminMixin:
     """Adds ``<org id>/members/`` to the Organization admin: the org's members and invites,
-    searchable by e-mail, with "resend invite" and "reactivate member" going through the services."""
+    searchable by e-mail, name or username, with "resend invite" and "reactivate member" going through the services."""
 
     def get_urls(self):
         urls = [
@@ -203,10 +263,8 @@ class OrganizationMembersAdminMixin:
         query = request.GET.get("q", "").strip()
         with tenant_context(organization):
             staff_view_record(request=request)
-            rows = selectors.membership_list(ordering="email")
-            if query:
-                rows = rows.filter(email__icontains=query)
-            members = list(rows[:MEMBERS_PAGE_ROWS])
+            # The Users list's search: e-mail, name or username, in any case.
+            members = list(selectors.membership_list(search=query, ordering="email")[:MEMBERS_PAGE_ROWS])
             invites = {
                 invite.membership_id: invite
                 for invite in Invite.objects.filter(membership_id__in=[m.pk for m in members])
@@ -241,14 +299,19 @@ class OrganizationMembersAdminMixin:
             if membership is None:
                 messages.error(request, "That member or invite no longer exists.")
                 return
-            if action == "resend" and membership.state == Membership.State.INVITED:
-                services.invite_resend(membership=membership, actor=request.user, ip_address=client_ip(request))
-                messages.success(request, f"A new invite was sent to {membership.email}.")
-            elif action == "reactivate" and membership.state == Membership.State.DEACTIVATED:
-                services.membership_reactivate(membership=membership, actor=request.user, ip_address=client_ip(request))
-                messages.success(request, f"{membership.email} was reactivated.")
-            else:
-                messages.error(request, f"That action does not apply to {membership.email} now.")
+            try:
+                if action == "resend" and membership.state == Membership.State.INVITED:
+                    services.invite_resend(membership=membership, actor=request.user, ip_address=client_ip(request))
+                    messages.success(request, f"A new invite was sent to {membership.email}.")
+                elif action == "reactivate" and membership.state == Membership.State.DEACTIVATED:
+                    services.membership_reactivate(
+                        membership=membership, actor=request.user, ip_address=client_ip(request)
+                    )
+                    messages.success(request, f"{membership.email} was reactivated.")
+                else:
+                    messages.error(request, f"That action does not apply to {membership.email} now.")
+            except DomainError as error:  # changed meanwhile
+                messages.error(request, f"{membership.email}: {error.message}")
 
 
 # --- public host: which orgs a person belongs to ---------------------------------------------
@@ -321,14 +384,32 @@ class OrganizationAdmin(OrganizationMembersAdminMixin, core_admin.OrganizationAd
     readonly_fields = (*core_admin.OrganizationAdmin.readonly_fields, "members_page_link")
 
 
+IS_ACTIVE_HELP = (
+    "Read-only here: switching an account off or on would skip every org's rules (an org keeps at"
+    " least one active admin) and its audit trail. Access is given and taken per organization:"
+    " deactivate or reactivate the person's membership in the org's dashboard (Users tab), or"
+    " reactivate it on the org's Members and invites page here."
+)
+
+
 class UserAdmin(UserOrganizationsAdminMixin, core_admin.UserAdmin):
     list_display = ("email", "username", "name", "organizations", "is_staff", "is_active", "date_joined")
-    readonly_fields = ("organization_memberships",)
+    readonly_fields = ("organization_memberships", "is_active")
     fieldsets = (
         core_admin.UserAdmin.fieldsets[0],
         ("Organizations", {"fields": ("organization_memberships",)}),
         *core_admin.UserAdmin.fieldsets[1:],
     )
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None:
+            kwargs["help_texts"] = {**kwargs.get("help_texts", {}), "is_active": IS_ACTIVE_HELP}
+        return super().get_form(request, obj, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        # A person's memberships, invites and audit rows live in the orgs' schemas, out of reach of
+        # Django's deletion (and their history must stay): access is removed per org instead.
+        return False
 
 
 # Registered by the core admin (loaded first: orgdash.core precedes accounts in INSTALLED_APPS).
