@@ -177,4 +177,6 @@ def test_entra_id_sequence(scim, acme, admin, eager_tasks, django_capture_on_com
     )
     assert enabled.json_body["active"] is True
     assert users_list_row(admin, email)["status_label"] == "Active"
-    assert api.get("/api/v1/api-keys/", **bearer(key)).status_code == 200  # their keys work again
+    # Their old keys ended with the deprovisioning; a new one works.
+    assert api.get("/api/v1/api-keys/", **bearer(key)).status_code == 401
+    assert api.get("/api/v1/api-keys/", **bearer(key_for(acme, email))).status_code == 200
