@@ -18,7 +18,7 @@ from django.db.models.functions import Concat, Left
 from django.db.models.lookups import In
 
 from accounts.audit_selectors import audit_event_rows
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, Membership
 from accounts.selectors import DEFAULT_ORDERING, membership_list
 
 CSV_HEADER = "username,name,email,role,status,last_active,added,days_active,invited_by,deactivated_at"
@@ -61,6 +61,12 @@ def users_csv_query(
 ) -> tuple[str, tuple]:
     """The ``COPY`` statement and its parameters for the filtered Users list."""
     formatted = {f"csv_{name}": _safe_text(column) for name, column in TEXT_COLUMNS.items()}
+    for name in ("username", "name"):  # a pending invite has none yet, as in the API
+        formatted[f"csv_{name}"] = Case(
+            When(state=Membership.State.INVITED, then=Value(None, output_field=TextField())),
+            default=formatted[f"csv_{name}"],
+            output_field=TextField(),
+        )
     formatted.update({f"csv_{name}": _utc_time(column) for name, column in TIME_COLUMNS.items()})
     queryset = membership_list(search=search, statuses=statuses, role=role, ordering=ordering).annotate(**formatted)
     columns = {

@@ -92,6 +92,14 @@ class UserOutputSerializer(serializers.Serializer):
         help_text="Pending invites only (null otherwise): link expiry and e-mail delivery.",
     )
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data["status"] == Status.INVITE_PENDING:
+            # Not joined yet: no name or username of their own (one an identity provider sent
+            # is kept for its SCIM resource).
+            data["username"] = data["name"] = None
+        return data
+
 
 STATUS_LABELS = {status.value: status.label for status in Status}
 
@@ -123,10 +131,11 @@ def user_representation(row: dict, *, now: datetime | None = None) -> dict:
     machinery was most of that request's Python time."""
     status = row["status"]
     now = now or timezone.now()
+    pending = status == Status.INVITE_PENDING
     return {
         "id": row["id"],
-        "username": row["username"],
-        "name": row["name"],
+        "username": None if pending else row["username"],
+        "name": None if pending else row["name"],
         "email": row["email"],
         "role": row["role"],
         "status": status,

@@ -75,6 +75,17 @@ def test_a_new_person_gets_an_invite_and_is_invite_pending(scim, acme, eager_tas
         acme, lambda: set(AuditEvent.objects.filter(target_membership=membership).values_list("actor_email", flat=True))
     )
     assert actors == {SystemActor.SCIM}
+    # The REST User of the pending invite has no name or username of its own yet (API.md), in
+    # the list, the one-person endpoint and the export alike; SCIM keeps what it was sent.
+    admin = Client(HTTP_HOST=host_of("acme"))
+    login(admin, "admin@acme.test", PASSWORD)
+    one = admin.get(f"/api/v1/users/{membership.pk}/").json()
+    [listed] = admin.get("/api/v1/users/", {"search": "ada.lovelace"}).json()["results"]
+    assert (one["status"], one["name"], one["username"]) == ("invite_pending", None, None)
+    assert listed == one
+    export = b"".join(admin.get("/api/v1/users/export.csv", {"search": "ada.lovelace"}).streaming_content).decode()
+    assert export.splitlines()[1].startswith(",,ada.lovelace@example.com,viewer,invite_pending,")
+    assert scim.get(f"Users/{membership.pk}").json_body["name"] == {"givenName": "Ada", "familyName": "Lovelace"}
 
 
 def test_someone_with_an_account_becomes_a_member_at_once(scim, acme):
