@@ -19,6 +19,7 @@ from django_tenants.utils import tenant_context
 
 from accounts import people_services, selectors, services
 from accounts.audit_services import staff_view_record
+from accounts.login_protection import account_unlock_by_staff
 from accounts.models import ApiKey, AuditEvent, Invite, Membership, Role, Status
 from orgdash.core import admin as core_admin
 from orgdash.core.client_address import client_ip
@@ -94,7 +95,7 @@ class MembershipAdmin(TenantOnlyAdmin):
         "days_active",
     )
     fields = ("role", *readonly_fields)
-    actions = ("reactivate_selected",)
+    actions = ("reactivate_selected", "unlock_selected")
 
     def has_add_permission(self, request):
         return False  # people join through invites
@@ -134,6 +135,16 @@ class MembershipAdmin(TenantOnlyAdmin):
             services.membership_reactivate(membership=membership, actor=request.user, ip_address=client_ip(request))
             done += 1
         _report_bulk(request, done=done, skipped=skipped, did="reactivated", why="they were not deactivated")
+
+    @admin.action(description="Unlock the log-in of the selected members (after too many wrong passwords)")
+    def unlock_selected(self, request, queryset):
+        done, skipped = 0, 0
+        for membership in queryset.select_related("user"):
+            if account_unlock_by_staff(membership=membership, actor=request.user, ip_address=client_ip(request)):
+                done += 1
+            else:
+                skipped += 1
+        _report_bulk(request, done=done, skipped=skipped, did="unlocked", why="their log-in was not locked")
 
 
 def _report_bulk(request, *, done: int, skipped: int, did: str, why: str) -> None:

@@ -151,6 +151,19 @@ def account_unlock(*, schema_name: str, account: str) -> int:
     return deleted
 
 
+@transaction.atomic
+def account_unlock_by_staff(*, membership: Membership, actor, ip_address: str | None = None) -> int:
+    """Support lifts the locks on a person's log-in in the current org (its owner could also reset
+    their password, which does the same); audited when there was one to lift."""
+    accounts = {membership.email.lower()}
+    if membership.user_id is not None:
+        accounts.add(membership.user.email.lower())
+    lifted = sum(account_unlock(schema_name=connection.schema_name, account=account) for account in accounts)
+    if lifted:
+        audit_record(action=AuditAction.LOGIN_UNLOCKED, actor=actor, target=membership, ip_address=ip_address)
+    return lifted
+
+
 def password_reset_request_record(*, schema_name: str, address: str | None) -> Block | None:
     """Counts a password reset request from ``address``; returns the block refusing it, if any."""
     refused, _ = _count(key=_key(schema_name=schema_name, scope=Scope.RESET, address=address), now=timezone.now())

@@ -215,6 +215,7 @@ class AuditAction(StrEnum):
     PASSWORD_RESET_REQUEST = "password.reset_request"  # noqa: S105 (an action name, not a secret)
     PASSWORD_RESET = "password.reset"  # noqa: S105 (an action name, not a secret)
     LOGIN_LOCKED = "login.locked"
+    LOGIN_UNLOCKED = "login.unlocked"
     LOGIN_ADDRESS_SLOWED = "login.address_slowed"
     USERS_EXPORT = "users.export"
     AUDIT_EXPORT = "audit.export"
@@ -251,6 +252,7 @@ AUDIT_ACTION_LABELS = {
     AuditAction.PASSWORD_RESET_REQUEST: "Password reset requested",
     AuditAction.PASSWORD_RESET: "Password reset",
     AuditAction.LOGIN_LOCKED: "Log-in locked",
+    AuditAction.LOGIN_UNLOCKED: "Log-in unlocked",
     AuditAction.LOGIN_ADDRESS_SLOWED: "Log-ins from an address slowed",
     AuditAction.USERS_EXPORT: "Users exported",
     AuditAction.AUDIT_EXPORT: "Audit log exported",

@@ -201,3 +201,38 @@ def test_bulk_resend_says_how_many_and_audits_each(staff_acme, acme, in_acme, dj
 def test_overview_says_one_organization(staff_public):
     page = staff_public.get("/admin/core/organization/overview/", {"q": "acme"}).content.decode()
     assert "(1 organization)" in page
+
+
+def test_support_unlocks_a_locked_out_admin_and_it_is_audited(staff_acme, acme, settings):
+    from django.test import Client
+
+    from tests.conftest import host_of
+
+    settings.ORGDASH_LOGIN_FAILURE_LIMIT = 3
+    connection.set_tenant(acme)
+    locked = make_member(user=make_user(email="locked-admin@example.test"), role="admin")
+    other = make_member(user=make_user(email="not-locked@example.test"))
+    connection.set_schema_to_public()
+    guesser = Client(HTTP_HOST=host_of("acme"))
+    answers = [
+        guesser.post("/accounts/login/", {"email": "locked-admin@example.test", "password": "wrong"}).status_code
+        for _ in range(3)
+    ]
+    assert answers[-1] == 429
+    owner = Client(HTTP_HOST=host_of("acme"))
+    refused = owner.post("/accounts/login/", {"email": "locked-admin@example.test", "password": PASSWORD})
+    assert refused.status_code == 429  # locked, even with the right password
+
+    response = staff_acme.post(
+        "/admin/accounts/membership/",
+        {"action": "unlock_selected", "_selected_action": [locked.pk, other.pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "1 was unlocked." in page and "1 was skipped: their log-in was not locked." in page
+    assert (
+        owner.post("/accounts/login/", {"email": "locked-admin@example.test", "password": PASSWORD}).status_code == 302
+    )
+    [event] = _audit(acme, action="login.unlocked", target_membership=locked.pk)
+    assert event.actor_email == STAFF
+    assert not _audit(acme, action="login.unlocked", target_membership=other.pk)
