@@ -3,7 +3,9 @@
 Bulk actions apply the same rules as the one-person services in ``accounts.services`` (the last
 active admin is kept, an invite is not deactivated, ...), but set-based: the rows are locked once,
 changed with one UPDATE per action and audited with one bulk INSERT (one row per person changed).
-Each person is decided on their own; whoever cannot be changed is skipped with a reason.
+The exception is reactivating someone deactivated before they joined: each gets a new invite
+through the one-person service (rare, and each sends an e-mail anyway). Each person is decided on
+their own; whoever cannot be changed is skipped with a reason.
 """
 
 from dataclasses import dataclass, field

@@ -40,7 +40,7 @@ class OrgLogoutView(auth_views.LogoutView):
     """Logging out is a POST (a link or a prefetch must not sign anyone out); the address opened
     in a browser asks first, or says the visitor is already logged out."""
 
-    http_method_names = ["get", "post", "options"]
+    http_method_names = ["get", "head", "post", "options"]
 
     def get(self, request, *args, **kwargs):
         return render(request, "accounts/logout.html")

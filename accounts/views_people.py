@@ -133,6 +133,8 @@ def _person_action(request, membership: Membership):
         else:
             messages.error(request, "Unknown action.")
     except services.InviteNotPending:  # accepted (or cancelled) since the page was drawn
+        if not Membership.objects.filter(pk=membership.pk).exists():
+            return _person_gone(request, INVITE_GONE)  # cancelled: no page left to say it on
         messages.error(request, INVITE_GONE)
     except Membership.DoesNotExist:
         return _person_gone(request, PERSON_GONE)

@@ -26,3 +26,7 @@ def test_opening_the_logout_address_asks_first_and_the_button_logs_out(acme_clie
 
 def test_other_methods_are_still_refused(acme_client):
     assert acme_client.put("/accounts/logout/").status_code == 405
+
+
+def test_head_is_answered_like_get(acme_client):
+    assert acme_client.head("/accounts/logout/").status_code == 200

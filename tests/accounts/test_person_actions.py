@@ -208,3 +208,20 @@ def test_a_confirmation_step_for_what_cannot_be_done_is_not_shown(admin_client, 
     assert 'id="confirm-step"' not in admin_client.get(f"{_url(member)}?confirm=cancel").content.decode()
     assert 'id="confirm-step"' not in admin_client.get(f"{_url(member)}?confirm=role&role=owner").content.decode()
     assert 'id="confirm-step"' in admin_client.get(f"{_url(invited)}?confirm=cancel").content.decode()
+
+
+def test_an_invite_cancelled_while_it_is_resent_says_so_once_and_nowhere_else(acme, admin_client, acting, monkeypatch):
+    from accounts import services
+
+    invited = acting(make_pending_invite)
+
+    def cancelled_meanwhile(*, membership, **_):  # another admin cancels it first
+        connection.set_tenant(acme)
+        Membership.objects.filter(pk=membership.pk).delete()
+        raise services.InviteNotPending
+
+    monkeypatch.setattr(services, "invite_resend", cancelled_meanwhile)
+    response = _post(admin_client, invited, "resend")
+    assert response.status_code == 404 and INVITE_GONE in response.content.decode()
+    connection.set_schema_to_public()
+    assert INVITE_GONE not in admin_client.get("/org/dashboard/").content.decode()  # not left for later

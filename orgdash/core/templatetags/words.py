@@ -9,4 +9,6 @@ register = template.Library()
 def with_article(noun: str) -> str:
     """The noun after its indefinite article: an admin, a member, a viewer."""
     noun = str(noun)
-    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+    if not noun:
+        return ""
+    return f"{'an' if noun[0].lower() in 'aeiou' else 'a'} {noun}"
