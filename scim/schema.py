@@ -52,8 +52,8 @@ class RequestEmail(Email):
 def _scim_boolean(value):
     """true or false, or Entra ID's strings "True" and "False" (in any case); not whatever else
     pydantic reads as a boolean ("no", "off", 0), so a mistaken value cannot deactivate anyone."""
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):  # as the filter reads it
+        return value.strip().lower() == "true"
     if value is not None and not isinstance(value, bool):
         raise ValueError("must be true or false")
     return value
