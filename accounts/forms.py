@@ -2,6 +2,8 @@ from django import forms
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 
+from accounts.models import USERNAME_HINT, USERNAME_PATTERN
+
 DEACTIVATED_MESSAGE = "Your access to this organization has been deactivated. Ask one of its admins to reactivate you."
 INVALID_MESSAGE = "That e-mail and password do not match an account of this organization."
 
@@ -102,9 +104,9 @@ class ProfileForm(forms.Form):
 
     name = forms.CharField(max_length=200, required=False, widget=forms.TextInput(attrs={"autocomplete": "name"}))
     username = forms.RegexField(
-        regex=r"^[A-Za-z0-9_.@+-]+\Z",
+        regex=USERNAME_PATTERN,
         max_length=150,
-        error_messages={"invalid": "A username may hold letters, digits and . @ + - _ only."},
+        error_messages={"invalid": USERNAME_HINT},
         widget=forms.TextInput(attrs={"autocomplete": "username", "spellcheck": "false"}),
     )
 

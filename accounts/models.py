@@ -56,6 +56,12 @@ def _search_indexes() -> list[GinIndex]:
     return [GinIndex(OpClass(F("search_text"), name="gin_trgm_ops"), name="membership_search_trgm")]
 
 
+# A username chosen in a profile: no "@", so a name with one is always an e-mail address (as
+# activity ingestion reads it).
+USERNAME_PATTERN = r"^[A-Za-z0-9_.+-]+\Z"
+USERNAME_HINT = "A username may hold letters, digits and . + - _ only (not @: that reads as an e-mail address)."
+
+
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     MEMBER = "member", "Member"

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from accounts import people_services
-from accounts.models import ApiKey, Role, Status
+from accounts.models import USERNAME_HINT, USERNAME_PATTERN, ApiKey, Role, Status
 from accounts.people_selectors import InviteDelivery, invite_delivery
 from accounts.selectors import DEFAULT_ORDERING, ORDERINGS
 from orgdash.api.query_parameters import QueryParametersInputSerializer, RepeatableCharField, WholeNumberField
@@ -363,11 +363,11 @@ class MeSerializer(serializers.Serializer):
     email = serializers.EmailField(read_only=True)
     name = serializers.CharField(max_length=200, allow_blank=True, required=False, trim_whitespace=True)
     username = serializers.RegexField(
-        r"^[A-Za-z0-9_.@+-]+\Z",
+        USERNAME_PATTERN,
         max_length=150,
         min_length=1,
         required=False,
-        error_messages={"invalid": "A username may hold letters, digits and . @ + - _ only."},
+        error_messages={"invalid": USERNAME_HINT},
     )
     role = serializers.ChoiceField(choices=Role.choices, read_only=True)
     status = serializers.ChoiceField(choices=Status.choices, read_only=True)

@@ -311,6 +311,7 @@ def test_me_reads_and_changes_name_and_username_everywhere(acme, globex, member_
         ({"username": "admin"}, "username"),  # taken (the baseline admin's)
         ({"username": "ADMIN"}, "username"),  # taken, whatever the case
         ({"username": "has space"}, "username"),
+        ({"username": "someone@else.test"}, "username"),  # would read as an e-mail address
         ({"username": ""}, "username"),
         ({"name": "x" * 201}, "name"),
     ],
