@@ -125,18 +125,25 @@ class MembershipAdmin(TenantOnlyAdmin):
             return HttpResponseRedirect(request.get_full_path())
         return super().response_change(request, obj)
 
-    @admin.action(description="Reactivate the selected members")
+    @admin.action(description="Reactivate the selected members", permissions=["change"])
     def reactivate_selected(self, request, queryset):
         done, skipped = 0, 0
         for membership in queryset:
             if membership.state != Membership.State.DEACTIVATED:
                 skipped += 1
                 continue
-            services.membership_reactivate(membership=membership, actor=request.user, ip_address=client_ip(request))
+            try:
+                services.membership_reactivate(membership=membership, actor=request.user, ip_address=client_ip(request))
+            except DomainError:  # changed since the list was drawn
+                skipped += 1
+                continue
             done += 1
         _report_bulk(request, done=done, skipped=skipped, did="reactivated", why="they were not deactivated")
 
-    @admin.action(description="Unlock the log-in of the selected members (after too many wrong passwords)")
+    @admin.action(
+        description="Unlock the log-in of the selected members (after too many wrong passwords)",
+        permissions=["change"],
+    )
     def unlock_selected(self, request, queryset):
         done, skipped = 0, 0
         for membership in queryset.select_related("user"):
@@ -170,7 +177,11 @@ class InviteAdmin(TenantOnlyAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Resend the selected invites (new links)")
+    def has_resend_permission(self, request):
+        # The invite's fields are not edited here, but resending one changes it.
+        return _on_org_host() and request.user.has_perm("accounts.change_invite")
+
+    @admin.action(description="Resend the selected invites (new links)", permissions=["resend"])
     def resend_selected(self, request, queryset):
         done, skipped = 0, 0
         for invite in queryset.select_related("membership"):
@@ -198,7 +209,7 @@ class ApiKeyAdmin(TenantOnlyAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Revoke the selected keys")
+    @admin.action(description="Revoke the selected keys", permissions=["change"])
     def revoke_selected(self, request, queryset):
         done, skipped = 0, 0
         for api_key in queryset:

@@ -154,14 +154,20 @@ def account_unlock(*, schema_name: str, account: str) -> int:
 @transaction.atomic
 def account_unlock_by_staff(*, membership: Membership, actor, ip_address: str | None = None) -> int:
     """Support lifts the locks on a person's log-in in the current org (its owner could also reset
-    their password, which does the same); audited when there was one to lift."""
+    their password, which does the same); audited when there was one to lift. A slow-down of the
+    address the guessing came from is not lifted: it is the address's, not the person's."""
     accounts = {membership.email.lower()}
     if membership.user_id is not None:
         accounts.add(membership.user.email.lower())
-    lifted = sum(account_unlock(schema_name=connection.schema_name, account=account) for account in accounts)
-    if lifted:
+    # Only a lock in force counts as lifted (a few mistyped passwords are forgotten all the same).
+    locked = LoginThrottle.objects.filter(
+        schema_name=connection.schema_name, scope=Scope.ACCOUNT, account__in=accounts, blocked_until__gt=timezone.now()
+    ).count()
+    for account in accounts:
+        account_unlock(schema_name=connection.schema_name, account=account)
+    if locked:
         audit_record(action=AuditAction.LOGIN_UNLOCKED, actor=actor, target=membership, ip_address=ip_address)
-    return lifted
+    return locked
 
 
 def password_reset_request_record(*, schema_name: str, address: str | None) -> Block | None:

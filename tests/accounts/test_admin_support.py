@@ -219,6 +219,8 @@ def test_support_unlocks_a_locked_out_admin_and_it_is_audited(staff_acme, acme, 
         for _ in range(3)
     ]
     assert answers[-1] == 429
+    # One mistyped password of another member: counted, not a lock, so not "unlocked" below.
+    guesser.post("/accounts/login/", {"email": "not-locked@example.test", "password": "wrong"})
     owner = Client(HTTP_HOST=host_of("acme"))
     refused = owner.post("/accounts/login/", {"email": "locked-admin@example.test", "password": PASSWORD})
     assert refused.status_code == 429  # locked, even with the right password
@@ -236,3 +238,26 @@ def test_support_unlocks_a_locked_out_admin_and_it_is_audited(staff_acme, acme, 
     [event] = _audit(acme, action="login.unlocked", target_membership=locked.pk)
     assert event.actor_email == STAFF
     assert not _audit(acme, action="login.unlocked", target_membership=other.pk)
+
+
+def test_bulk_actions_need_the_change_permission(acme, settings):
+    """A staff account that may only view memberships is not offered the actions that change them."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    from tests.conftest import host_of
+
+    viewer = make_user(email="view-only-staff@example.test")
+    viewer.is_staff = True
+    viewer.save(update_fields=["is_staff"])
+    viewer.user_permissions.add(Permission.objects.get(codename="view_membership"))
+    client = Client(HTTP_HOST=host_of("acme"))
+    client.post("/admin/login/", {"username": viewer.email, "password": PASSWORD})
+    connection.set_tenant(acme)
+    member = make_member(state=Membership.State.DEACTIVATED)
+    connection.set_schema_to_public()
+    page = client.get("/admin/accounts/membership/")
+    assert page.status_code == 200
+    assert "reactivate_selected" not in page.content.decode() and "unlock_selected" not in page.content.decode()
+    client.post("/admin/accounts/membership/", {"action": "reactivate_selected", "_selected_action": [member.pk]})
+    assert _membership(acme, member.email).state == Membership.State.DEACTIVATED
