@@ -203,7 +203,6 @@ def user_create(*, user: RequestUser, ip_address: str | None = None) -> Membersh
         user_name=desired.user_name,
         external_id=desired.external_id,
     )
-    _set_display_name(membership, desired)
     if desired.active is False:
         _set_active(membership, False, ip_address)
     return _reloaded(membership)
@@ -239,23 +238,6 @@ def _identity_fields(desired: Desired) -> dict:
         # Kept only when a role was sent (a PUT without roles keeps the role and its flag).
         **({"role_primary": desired.role_primary} if desired.role else {}),
     }
-
-
-def _shown_name(desired: Desired) -> str:
-    """The name the Users tab shows for what the identity provider sent."""
-    given_family = " ".join(part for part in (desired.given_name, desired.family_name) if part)
-    return (desired.formatted_name or given_family or desired.display_name)[:200]
-
-
-def _set_display_name(membership: Membership, desired: Desired) -> bool:
-    """The Users tab's name follows the identity provider for people who have not joined (who
-    joined chose their own name); returns whether it changed."""
-    shown = _shown_name(desired)
-    if membership.user_id is not None or shown == (membership.name or ""):
-        return False
-    membership.name = shown or None
-    membership.save(update_fields=["name"])
-    return True
 
 
 # --- replace, patch, delete -----------------------------------------------------------------
@@ -374,8 +356,6 @@ def _apply_identity(membership: Membership, desired: Desired, ip_address: str | 
             raise UniquenessException(
                 detail=f"userName '{desired.user_name}' is already in this organization."
             ) from error
-    if _set_display_name(membership, desired):
-        changed["name"] = membership.name
     if changed:
         audit_record(action=AuditAction.SCIM_UPDATE, actor=ACTOR, target=membership, ip_address=ip_address, **changed)
 

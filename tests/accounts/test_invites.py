@@ -297,3 +297,20 @@ def test_expired_and_unknown_links(acme_client, acme, invite_token):
 def test_token_of_one_org_is_unknown_at_another(globex_client, invite_token):
     token = invite_token()
     assert globex_client.get(f"/invite/{token}/").status_code == 404
+
+
+def test_the_migration_clears_names_kept_for_people_without_an_account(in_acme):
+    """Names an identity provider once wrote onto not-yet-joined memberships are cleared, so the
+    Users list neither shows nor searches them; members keep theirs."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("accounts.migrations.0009_invites_have_no_name")
+    pending = services.invite_create(emails=["named-invite@example.test"]).invited[0]
+    Membership.objects.filter(pk=pending.pk).update(name="Sent By Idp", username="idp.name")
+    member = Membership.objects.get(email="admin@acme.test")
+    migration.clear_names_without_account(apps, None)
+    assert Membership.objects.filter(pk=pending.pk).values_list("name", "username").get() == (None, None)
+    member_after = Membership.objects.get(pk=member.pk)
+    assert (member_after.name, member_after.username) == (member.name, member.username)

@@ -70,7 +70,8 @@ def test_a_new_person_gets_an_invite_and_is_invite_pending(scim, acme, eager_tas
     assert LINK.search(message.body)
     membership = in_acme(acme, lambda: Membership.objects.get(pk=body["id"]))
     assert membership.state == Membership.State.INVITED and membership.role == Role.VIEWER
-    assert membership.name == "Ada Lovelace"
+    assert membership.name is None  # not joined: the name the identity provider sent is SCIM's only
+    assert in_acme(acme, lambda: ScimIdentity.objects.get(membership=membership).given_name) == "Ada"
     actors = in_acme(
         acme, lambda: set(AuditEvent.objects.filter(target_membership=membership).values_list("actor_email", flat=True))
     )
@@ -83,6 +84,8 @@ def test_a_new_person_gets_an_invite_and_is_invite_pending(scim, acme, eager_tas
     [listed] = admin.get("/api/v1/users/", {"search": "ada.lovelace"}).json()["results"]
     assert (one["status"], one["name"], one["username"]) == ("invite_pending", None, None)
     assert listed == one
+    # Nor is it found by a name it does not show.
+    assert admin.get("/api/v1/users/", {"search": "Ada Lovelace"}).json()["count"] == 0
     export = b"".join(admin.get("/api/v1/users/export.csv", {"search": "ada.lovelace"}).streaming_content).decode()
     assert export.splitlines()[1].startswith(",,ada.lovelace@example.com,viewer,invite_pending,")
     assert scim.get(f"Users/{membership.pk}").json_body["name"] == {"givenName": "Ada", "familyName": "Lovelace"}
